@@ -1,0 +1,32 @@
+-- One row per (session, application): that application's DL, UL and DL + UL.
+
+with
+
+sessions as (
+    select * from {{ ref('int_xdr__sessions') }}
+),
+
+unpivoted as (
+    unpivot sessions
+    on
+        {%- for app in xdr_application_columns() %}
+        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
+        {%- endfor %}
+    into
+        name application_key
+        value dl_bytes, ul_bytes
+),
+
+final as (
+    select
+        session_id,
+        msisdn,
+        is_unattributed,
+        application_key,
+        dl_bytes,
+        ul_bytes,
+        dl_bytes + ul_bytes as total_bytes
+    from unpivoted
+)
+
+select * from final

@@ -1,0 +1,63 @@
+-- One row per application: traffic over all sessions (unattributed included),
+-- users, share of all traffic, rank by traffic and the top-application flag.
+
+with
+
+traffic as (
+    select * from {{ ref('int_xdr__application_traffic') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers__traffic') }}
+),
+
+applications as (
+    select * from {{ ref('applications') }}
+),
+
+users as (
+    {%- for app in xdr_application_columns() %}
+    select
+        '{{ app[0] }}' as application_key,
+        count(*) filter (where {{ app[1] }} + {{ app[2] }} > 0) as users
+    from customers
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+),
+
+totals as (
+    select
+        application_key,
+        cast(sum(dl_bytes) as bigint) as total_dl_bytes,
+        cast(sum(ul_bytes) as bigint) as total_ul_bytes,
+        cast(sum(total_bytes) as bigint) as total_bytes,
+        cast(sum(total_bytes) filter (where is_unattributed) as bigint) as unattributed_bytes,
+        cast(count(*) as bigint) as sessions
+    from traffic
+    group by application_key
+),
+
+final as (
+    select
+        applications.application,
+        applications.display_order,
+        totals.total_dl_bytes,
+        totals.total_ul_bytes,
+        totals.total_bytes,
+        coalesce(totals.unattributed_bytes, 0) as unattributed_bytes,
+        cast(users.users as bigint) as users,
+        totals.sessions,
+        cast(totals.total_bytes as double)
+            / nullif(sum(totals.total_bytes) over (), 0) as traffic_share,
+        cast(row_number() over (
+            order by totals.total_bytes desc, applications.display_order
+        ) as integer) as usage_rank,
+        row_number() over (
+            order by totals.total_bytes desc, applications.display_order
+        ) <= {{ var('top_applications') }} as is_top_application
+    from applications
+    inner join totals on applications.application_key = totals.application_key
+    inner join users on applications.application_key = users.application_key
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- One row per (customer, application): DL, UL and DL + UL bytes.
+
+with
+
+customers as (
+    select * from {{ ref('int_customers__traffic') }}
+),
+
+applications as (
+    select * from {{ ref('applications') }}
+),
+
+unpivoted as (
+    unpivot customers
+    on
+        {%- for app in xdr_application_columns() %}
+        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
+        {%- endfor %}
+    into
+        name application_key
+        value dl_bytes, ul_bytes
+),
+
+final as (
+    select
+        unpivoted.msisdn,
+        applications.application,
+        unpivoted.dl_bytes,
+        unpivoted.ul_bytes,
+        unpivoted.dl_bytes + unpivoted.ul_bytes as total_bytes
+    from unpivoted
+    inner join applications on unpivoted.application_key = applications.application_key
+)
+
+select * from final

@@ -1,0 +1,30 @@
+{#- The sum of an expression over this model equals the sum of another
+    expression over another relation (optionally grouped by a shared key).
+    Exact integer comparison; fails with one row per mismatching group. -#}
+{% test sums_match(model, expression, compare_model, compare_expression, group_by=none, compare_group_by=none) %}
+with
+
+left_side as (
+    select
+        {{ group_by if group_by else "'all'" }} as group_key,
+        cast(coalesce(sum({{ expression }}), 0) as hugeint) as total
+    from {{ model }}
+    group by 1
+),
+
+right_side as (
+    select
+        {{ compare_group_by or group_by or "'all'" }} as group_key,
+        cast(coalesce(sum({{ compare_expression }}), 0) as hugeint) as total
+    from {{ compare_model }}
+    group by 1
+)
+
+select
+    coalesce(left_side.group_key, right_side.group_key) as group_key,
+    left_side.total as model_total,
+    right_side.total as compare_total
+from left_side
+full outer join right_side on left_side.group_key = right_side.group_key
+where coalesce(left_side.total, 0) <> coalesce(right_side.total, 0)
+{% endtest %}
