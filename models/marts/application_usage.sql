@@ -15,11 +15,11 @@ applications as (
     select * from {{ ref('applications') }}
 ),
 
-users as (
+application_users as (
     {%- for app in xdr_application_columns() %}
     select
         '{{ app[0] }}' as application_key,
-        count(*) filter (where {{ app[1] }} + {{ app[2] }} > 0) as users
+        count(*) filter (where {{ app[1] }} + {{ app[2] }} > 0) as user_count
     from customers
     {{ "union all" if not loop.last }}
     {%- endfor %}
@@ -45,19 +45,20 @@ final as (
         totals.total_ul_bytes,
         totals.total_bytes,
         coalesce(totals.unattributed_bytes, 0) as unattributed_bytes,
-        cast(users.users as bigint) as users,
+        cast(application_users.user_count as bigint) as user_count,
         totals.sessions,
         cast(totals.total_bytes as double)
             / nullif(sum(totals.total_bytes) over (), 0) as traffic_share,
         cast(row_number() over (
-            order by totals.total_bytes desc, applications.display_order
+            order by totals.total_bytes desc, applications.display_order asc
         ) as integer) as usage_rank,
         row_number() over (
-            order by totals.total_bytes desc, applications.display_order
+            order by totals.total_bytes desc, applications.display_order asc
         ) <= {{ var('top_applications') }} as is_top_application
     from applications
     inner join totals on applications.application_key = totals.application_key
-    inner join users on applications.application_key = users.application_key
+    inner join application_users
+        on applications.application_key = application_users.application_key
 )
 
 select * from final

@@ -40,7 +40,9 @@ value_counts as (
         {{ metric[1] }} as metric_value,
         count(*) as customers_with_value
     from customers
-    where {{ metric[1] }} in (select metric_value from top_{{ metric[0] }})
+    where {{ metric[1] }} in (
+        select top_list.metric_value from top_{{ metric[0] }} as top_list
+    )
     group by {{ metric[1] }}
     {{ "union all" if not loop.last }}
     {%- endfor %}

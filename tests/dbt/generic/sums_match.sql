@@ -1,7 +1,9 @@
 {#- The sum of an expression over this model equals the sum of another
     expression over another relation (optionally grouped by a shared key).
     Exact integer comparison; fails with one row per mismatching group. -#}
-{% test sums_match(model, expression, compare_model, compare_expression, group_by=none, compare_group_by=none) %}
+{% test sums_match(
+    model, expression, compare_model, compare_expression, group_by=none, compare_group_by=none
+) %}
 with
 
 left_side as (

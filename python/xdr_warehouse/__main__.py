@@ -1,0 +1,5 @@
+"""``python -m xdr_warehouse``: the same as the ``xdr`` command."""
+
+from xdr_warehouse.cli import main
+
+raise SystemExit(main())

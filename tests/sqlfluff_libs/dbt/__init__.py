@@ -1,0 +1,7 @@
+"""Stand-in for dbt's `dbt` macro namespace when sqlfluff renders models (lint only)."""
+
+
+def string_literal(value: str) -> str:
+    """Render a SQL string literal as dbt's default string_literal macro does."""
+    escaped = value.replace("'", "''")
+    return f"'{escaped}'"
