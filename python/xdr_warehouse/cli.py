@@ -60,8 +60,10 @@ def ensure_default_input(records: int, seed: int) -> Path:
     """Return the default input file, generating it first when it is missing."""
     from xdr_warehouse.generate import generate_xdr
 
-    path = DEFAULT_INPUT if records == DEFAULT_RECORDS else DEFAULT_INPUT.with_name(
-        f"xdr_{records}.csv"
+    path = (
+        DEFAULT_INPUT
+        if records == DEFAULT_RECORDS
+        else DEFAULT_INPUT.with_name(f"xdr_{records}.csv")
     )
     if not path.exists():
         with step(f"generate {records:,} xDR records into {path}"):
@@ -173,11 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="the main job: build, test, publish, report")
-    run.add_argument("--records", type=int, default=DEFAULT_RECORDS,
-                     help="records of the generated default input (when XDR_PATH is unset)")
+    run.add_argument(
+        "--records",
+        type=int,
+        default=DEFAULT_RECORDS,
+        help="records of the generated default input (when XDR_PATH is unset)",
+    )
     run.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    run.add_argument("--full-refresh", action="store_true",
-                     help="rebuild the staging table from every input file")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the staging table from every input file",
+    )
     run.add_argument("--skip-report", action="store_true")
     run.set_defaults(func=cmd_run)
 

@@ -152,7 +152,9 @@ def convert_xlsx(path: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
                 columns[i].append(_xlsx_cell_text(row[i]) if i < len(row) else None)
     finally:
         workbook.close()
-    table = pa.table({n: pa.array(c, type=pa.string()) for n, c in zip(names, columns)})
+    table = pa.table(
+        {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)}
+    )
     tmp = target.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, target)
@@ -231,7 +233,9 @@ def inspect_file(path: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> InputFile:
     if stat.st_size == 0:
         raise XdrInputError(f"{path}: file is empty (not even a header line)")
     read_path = convert_xlsx(path, cache_dir) if fmt == "xlsx" else path
-    column_map, unknown = map_columns(str(path), read_header(read_path, "csv" if fmt == "csv" else "parquet"))
+    column_map, unknown = map_columns(
+        str(path), read_header(read_path, "csv" if fmt == "csv" else "parquet")
+    )
     return InputFile(
         source_file=str(path.resolve()),
         file_name=path.name,
@@ -263,6 +267,8 @@ def manifest_table(files: list[InputFile]) -> pa.Table:
             "modified_at": pa.array([f.modified_at for f in files], pa.timestamp("us")),
             "file_signature": pa.array([f.file_signature for f in files], pa.string()),
             "column_map": pa.array([json.dumps(f.column_map) for f in files], pa.string()),
-            "unknown_columns": pa.array([list(f.unknown_columns) for f in files], pa.list_(pa.string())),
+            "unknown_columns": pa.array(
+                [list(f.unknown_columns) for f in files], pa.list_(pa.string())
+            ),
         }
     )

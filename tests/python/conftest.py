@@ -18,6 +18,8 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 REPO = Path(__file__).resolve().parents[2]
+#: Real sample rows of the export (shared/ lies beside the repository, in CI too).
+REFERENCE = REPO.parent / "shared" / "reference"
 E2E_RECORDS = 20_000
 
 
@@ -77,6 +79,13 @@ def new_workspace(root: Path) -> DbtWorkspace:
     return DbtWorkspace(root=root, build_db=root / "build.duckdb")
 
 
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The folder of real sample files; the tests that need it fail without it."""
+    assert (REFERENCE / "xdr_raw_csv_head10.csv").exists(), f"missing {REFERENCE}"
+    return REFERENCE
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> DbtWorkspace:
     """A fresh, empty dbt workspace for one test."""
@@ -94,9 +103,7 @@ def generated_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(
-    generated_csv: Path, tmp_path_factory: pytest.TempPathFactory
-) -> DbtWorkspace:
+def built_warehouse(generated_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtWorkspace:
     """The warehouse after one successful `dbt build` on the generated file."""
     ws = new_workspace(tmp_path_factory.mktemp("warehouse"))
     result = ws.dbt(["build"], generated_csv)

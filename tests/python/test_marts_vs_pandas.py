@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DbtWorkspace
 
 from xdr_warehouse.columns import APPLICATIONS
+
+from conftest import DbtWorkspace
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def test_customer_engagement_equals_pandas(
 def expected_top(frame: pd.DataFrame, value: str, n: int = 10) -> list[tuple[int, int]]:
     """Top n (msisdn, value) by value descending, ties by msisdn ascending."""
     ordered = frame.sort_values([value, "msisdn"], ascending=[False, True]).head(n)
-    return list(zip(ordered["msisdn"].tolist(), ordered[value].tolist()))
+    return list(zip(ordered["msisdn"].tolist(), ordered[value].tolist(), strict=True))
 
 
 @pytest.mark.parametrize(
