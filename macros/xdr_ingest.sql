@@ -43,6 +43,12 @@
         {{ dbt.string_literal(file.source_file) }} as source_file,
         {{ dbt.string_literal(file.file_signature) }} as file_signature,
         cast(row_number() over () as bigint) as record_number,
+        {%- if file.file_format in ("csv", "xlsx") %}
+        -- header on line 1; corrected below for files with rejected lines
+        cast(row_number() over () + 1 as bigint) as line_number,
+        {%- else %}
+        cast(null as bigint) as line_number,
+        {%- endif %}
         {%- for column in xdr_raw_columns() %}
         cast({{ adapter.quote(file.column_map[column[0]]) }} as varchar) as {{ adapter.quote(column[0]) }}{{ "," if not loop.last }}
         {%- endfor %}
@@ -58,6 +64,7 @@
         cast(null as varchar) as source_file,
         cast(null as varchar) as file_signature,
         cast(null as bigint) as record_number,
+        cast(null as bigint) as line_number,
         {%- for column in xdr_raw_columns() %}
         cast(null as varchar) as {{ adapter.quote(column[0]) }}{{ "," if not loop.last }}
         {%- endfor %}
@@ -98,6 +105,27 @@
         inner join {{ ref('stg_xdr__files') }} as files
             on scans.file_path = files.read_path
         group by files.source_file, files.file_signature, rejects.line;
+        -- Parsed records after a rejected line sit further down the file: the
+        -- j-th rejected line (in line order) at line l has l - 1 - j parsed
+        -- records before it.
+        update {{ this }} as records
+        set line_number = records.record_number + 1 + (
+            select count(*)
+            from (
+                select
+                    line,
+                    row_number() over (order by line) as rejected_before
+                from (select distinct line from {{ rejects_table }})
+            ) as rejected
+            where rejected.line - 1 - rejected.rejected_before < records.record_number
+        )
+        where records.record_number is not null
+            and records.source_file in (
+                select files.source_file
+                from {{ scan_table }} as scans
+                inner join {{ ref('stg_xdr__files') }} as files
+                    on scans.file_path = files.read_path
+            );
         drop table {{ rejects_table }};
         drop table {{ scan_table }}
         {%- endset -%}

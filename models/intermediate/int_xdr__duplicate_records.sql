@@ -10,6 +10,7 @@ records as (
     select
         source_file,
         record_number,
+        line_number,
         record_hash
     from {{ ref('int_xdr__records') }}
     where record_status = 'loaded'
@@ -26,6 +27,7 @@ copies as (
     select
         records.source_file,
         records.record_number,
+        records.line_number,
         records.record_hash,
         row_number() over (
             partition by records.record_hash
@@ -47,6 +49,7 @@ final as (
     select
         source_file,
         record_number,
+        line_number,
         record_hash,
         first_source_file,
         first_record_number

@@ -28,7 +28,7 @@ duplicated as (
     select
         source_file,
         record_number,
-        cast(null as bigint) as line_number,
+        line_number,
         'duplicate_record' as quarantine_reason,
         'same text as record ' || first_record_number || ' of ' || first_source_file
             as quarantine_detail,

@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from xdr_warehouse.ingest import XdrInputError, inspect_inputs
 
@@ -54,6 +55,7 @@ def setup_logging() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def ensure_default_input(records: int, seed: int) -> Path:
@@ -72,6 +74,17 @@ def ensure_default_input(records: int, seed: int) -> Path:
     return path
 
 
+def lock_error_in(text: str) -> str | None:
+    """A one-line explanation when DuckDB could not lock a database file."""
+    match = re.search(r'Could not set lock on file "([^"]+)".*?PID (\d+)', text, re.S)
+    if match:
+        return (
+            f"{match.group(1)} is in use by another process (PID {match.group(2)}); "
+            "close that process (a BI tool or a duckdb shell on the build database) and run again"
+        )
+    return None
+
+
 def dbt_failure_summary(result: object) -> str:
     """Name the dbt nodes that failed (models that errored, tests that failed)."""
     failures = []
@@ -88,7 +101,7 @@ def dbt_failure_summary(result: object) -> str:
         return "; ".join(failures[:3]) + more
     exception = getattr(result, "exception", None)
     if exception is not None:
-        return str(exception).strip().splitlines()[-1]
+        return lock_error_in(str(exception)) or str(exception).strip().splitlines()[-1]
     return "see logs/xdr.log"
 
 
@@ -102,11 +115,64 @@ def input_error_in(result: object) -> str | None:
     return None
 
 
+class DbtProgress:
+    """A dbtRunner callback: one line per model as it finishes, tests counted.
+
+    dbt's own console output (with Python tracebacks on errors) goes to
+    logs/dbt.log only; the user sees this compact progress and one error line.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tests: dict[str, int] = {}
+
+    def __call__(self, event: object) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node = event.data.node_info
+        status = str(node.node_status)
+        if node.resource_type == "test" or node.resource_type == "unit_test":
+            self.tests[status] = self.tests.get(status, 0) + 1
+            if status not in {"pass", "success"}:
+                print(
+                    f"    {status.upper():<7} {node.resource_type} {node.node_name}",
+                    file=self.out,
+                    flush=True,
+                )
+            return
+        seconds = _elapsed(node.node_started_at, node.node_finished_at)
+        print(
+            f"    {status.upper():<7} {node.resource_type} {node.node_name} ({seconds:.1f} s)",
+            file=self.out,
+            flush=True,
+        )
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {status}" for status, n in sorted(self.tests.items())) or "none"
+
+
+def _elapsed(started: str, finished: str) -> float:
+    from datetime import datetime
+
+    try:
+        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def run_dbt(args: list[str]) -> object:
     """Run a dbt command in-process from the repository root; raise JobError on failure."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(args)
+    progress = DbtProgress(sys.stdout)
+    # dbt's console output (tracebacks included) goes to the log file only.
+    with (
+        open(LOG_FILE, "a") as dbt_console,
+        redirect_stdout(dbt_console),
+        redirect_stderr(dbt_console),
+    ):
+        result = dbtRunner(callbacks=[progress]).invoke(args)
+    print(f"    tests and unit tests: {progress.summary()}", flush=True)
     log.info("dbt %s -> success=%s", " ".join(args), result.success)
     if not result.success:
         for node_result in getattr(getattr(result, "result", None), "results", None) or []:
@@ -114,6 +180,9 @@ def run_dbt(args: list[str]) -> object:
         input_error = input_error_in(result)
         if input_error:
             raise JobError(input_error)
+        lock_error = lock_error_in(str(getattr(result, "exception", "")))
+        if lock_error:
+            raise JobError(lock_error)
         raise JobError(f"dbt {args[0]} failed: {dbt_failure_summary(result)}")
     return result
 

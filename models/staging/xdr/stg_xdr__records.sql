@@ -31,6 +31,7 @@ typed as (
         source_file,
         file_signature,
         record_number,
+        line_number,
         md5_number(concat_ws(chr(31),
             {%- for column in raw_columns %}
             coalesce({{ adapter.quote(column[0]) }}, chr(30)){{ "," if not loop.last }}
@@ -89,7 +90,7 @@ final as (
         source_file,
         file_signature,
         record_number,
-        cast(null as bigint) as line_number,
+        line_number,
         record_hash,
         {%- for column in raw_columns %}
         {{ column[1] }},
