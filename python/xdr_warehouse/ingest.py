@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import gzip
 import hashlib
 import json
 import math
@@ -42,9 +43,12 @@ SUFFIX_FORMATS: dict[str, str] = {
 HOW_TO_SET = "set XDR_PATH to an xDR export (a file, a folder or a glob), or run `make data`"
 DEFAULT_CACHE_DIR = Path("warehouse") / "xlsx_cache"
 
-#: DuckDB read_csv options shared by the header check and the staging model.
+#: DuckDB read_csv options for the export. No sniffing (the header is read
+#: here and passed as `columns`), every field text, and no quote character: the
+#: export never quotes, and a stray quote must not make the reader swallow the
+#: following lines into one field. A line is always exactly one record.
 CSV_OPTIONS = (
-    "header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
+    "header=true, auto_detect=false, delim=',', quote='', escape='', "
     "strict_mode=true, null_padding=false, encoding='utf-8', compression='auto'"
 )
 
@@ -66,14 +70,25 @@ class InputFile:
     file_signature: str
     column_map: dict[str, str]
     unknown_columns: tuple[str, ...]
+    header: tuple[str, ...]
 
     @property
     def read_expression(self) -> str:
         """The DuckDB table function call that reads this file as text columns."""
-        path = self.read_path.replace("'", "''")
+        path = _sql_string(self.read_path)
         if self.file_format == "csv":
-            return f"read_csv('{path}', {CSV_OPTIONS})"
-        return f"read_parquet('{path}')"
+            return f"read_csv({path}, {CSV_OPTIONS}, columns={_varchar_columns(self.header)})"
+        return f"read_parquet({path})"
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _varchar_columns(names: tuple[str, ...]) -> str:
+    """DuckDB's `columns` argument: every column as VARCHAR, in file order."""
+    return "{" + ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names) + "}"
 
 
 def file_format(path: Path) -> str | None:
@@ -165,7 +180,8 @@ def _dedupe_names(names: list[str]) -> list[str]:
     """Rename repeated header names the way DuckDB does (``name_1``, ``name_2``...)."""
     seen: dict[str, int] = {}
     result = []
-    for name in names:
+    for position, raw_name in enumerate(names):
+        name = raw_name or f"column{position:02d}"  # DuckDB's name for an empty header
         if name in seen:
             seen[name] += 1
             result.append(f"{name}_{seen[name]}")
@@ -175,21 +191,35 @@ def _dedupe_names(names: list[str]) -> list[str]:
     return result
 
 
-def read_header(read_path: Path, fmt: str) -> list[str]:
-    """Return the column names as DuckDB's reader sees them (without reading the data)."""
+def read_csv_header(path: Path) -> list[str]:
+    """The header line of a CSV (plain or gzip, UTF-8 with or without BOM), split on commas.
+
+    Repeated names get DuckDB's suffixes (the second ``Dur. (ms)`` becomes
+    ``Dur. (ms)_1``), so they are the names the reader's `columns` argument uses.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            first = handle.readline(1 << 20)
+    except (OSError, EOFError) as err:
+        raise XdrInputError(f"{path}: cannot be read: {err}") from err
+    try:
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise XdrInputError(f"{path}: the header line is not UTF-8 text") from err
+    if not line.strip():
+        raise XdrInputError(f"{path}: the first line is empty; expected the 55-column header")
+    return _dedupe_names(line.split(","))
+
+
+def read_parquet_header(path: Path) -> list[str]:
+    """The column names of a Parquet file (from its footer, without reading data)."""
     con = duckdb.connect()
     try:
-        if fmt == "csv":
-            rel = con.sql(
-                f"select * from read_csv(?, {CSV_OPTIONS}, ignore_errors=true) limit 0",
-                params=[str(read_path)],
-            )
-        else:
-            rel = con.sql("select * from read_parquet(?) limit 0", params=[str(read_path)])
-        return list(rel.columns)
+        return list(con.sql("select * from read_parquet(?) limit 0", params=[str(path)]).columns)
     except duckdb.Error as err:
         first_line = str(err).strip().splitlines()[0]
-        raise XdrInputError(f"{read_path}: cannot be read as {fmt}: {first_line}") from err
+        raise XdrInputError(f"{path}: cannot be read as Parquet: {first_line}") from err
     finally:
         con.close()
 
@@ -233,9 +263,8 @@ def inspect_file(path: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> InputFile:
     if stat.st_size == 0:
         raise XdrInputError(f"{path}: file is empty (not even a header line)")
     read_path = convert_xlsx(path, cache_dir) if fmt == "xlsx" else path
-    column_map, unknown = map_columns(
-        str(path), read_header(read_path, "csv" if fmt == "csv" else "parquet")
-    )
+    header = read_csv_header(path) if fmt == "csv" else read_parquet_header(read_path)
+    column_map, unknown = map_columns(str(path), header)
     return InputFile(
         source_file=str(path.resolve()),
         file_name=path.name,
@@ -246,6 +275,7 @@ def inspect_file(path: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> InputFile:
         file_signature=f"{stat.st_size}:{stat.st_mtime_ns}",
         column_map=column_map,
         unknown_columns=unknown,
+        header=tuple(header),
     )
 
 
