@@ -22,7 +22,7 @@ ENGAGEMENT = (
 
 
 #: The staging-to-marts chain these tests compare (clustering is tested elsewhere).
-SELECT = ["--select", "+customer_engagement", "+xdr_load_audit"]
+SELECT = ["--select", "+customer_engagement", "+xdr_load_audit", "--indirect-selection", "cautious"]
 
 
 def build(ws: DbtWorkspace, xdr_path: Path | str) -> None:
