@@ -183,15 +183,22 @@ def run_dbt(args: list[str]) -> object:
         lock_error = lock_error_in(str(getattr(result, "exception", "")))
         if lock_error:
             raise JobError(lock_error)
-        raise JobError(f"dbt {args[0]} failed: {dbt_failure_summary(result)}")
+        published = os.environ.get("XDR_PUBLISHED_DB", "warehouse/engagement.duckdb")
+        raise JobError(
+            f"dbt {args[0]} failed: {dbt_failure_summary(result)}; "
+            f"nothing was published ({published} is unchanged)"
+        )
     return result
 
 
 def call(fn: Callable[[], T]) -> T:
     """Run a step function, turning expected errors into one-line JobErrors."""
+    from xdr_warehouse.publish import PublishError
+    from xdr_warehouse.report import ReportError
+
     try:
         return fn()
-    except (XdrInputError, JobError) as err:
+    except (XdrInputError, JobError, PublishError, ReportError) as err:
         raise JobError(str(err)) from err
 
 

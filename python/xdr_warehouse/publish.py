@@ -1,0 +1,779 @@
+"""Publish the tested marts to the BI database and the Parquet exports, atomically.
+
+Write-audit-publish: dbt builds into a private build database
+(``XDR_BUILD_DB``, default ``warehouse/build.duckdb``). Only after the whole
+``dbt build`` (models and tests) succeeded does ``xdr run`` call
+:func:`publish_from_env`, which
+
+1. opens the build database **read-only** and checks that every public table
+   (:data:`PUBLIC_TABLES`) is there, in schema ``marts``;
+2. writes a **new** DuckDB file next to the published one (a hidden temporary
+   name in the same folder): schema ``marts`` with a copy of each public table
+   (``create table as select``, the column types exactly as built, NOT NULL
+   kept), the table and column comments from the build database (dbt's
+   ``persist_docs``), and ``marts.publish_info``;
+3. audits the copy (row counts, a checksum per table and the column types
+   equal the build database's), fsyncs it and writes the Parquet exports from
+   it into a new release folder;
+4. swaps both in: ``os.replace`` of the file onto the published path (an atomic
+   rename) and ``os.replace`` of the ``current`` symlink of the export folder.
+
+What readers see
+----------------
+DuckDB allows one writing process or many reading processes per file. The
+published file is only ever *renamed* into place, never written in place, so
+BI tools that open it read-only are never locked out. A connection opened
+before the swap keeps reading the old file (the old inode stays alive while it
+is open) until it reconnects; a connection opened after the swap sees the new
+file. Nobody sees a half-written file, an empty table or a mix of two builds.
+The file's mode is 0444: a tool that tries to open it read-write (and would
+then hold DuckDB's write lock on it) fails instead of locking readers out.
+
+Parquet exports (``XDR_EXPORT_DIR``, default ``warehouse/parquet``)::
+
+    warehouse/parquet/current -> releases/<publish id>     (a relative symlink)
+    warehouse/parquet/releases/<publish id>/<table>.parquet (+ publish_info.parquet)
+
+The ``current`` symlink is replaced atomically, so ``current/<table>.parquet``
+always names a complete release. A reader that must read several files of one
+release resolves ``current`` once (``os.path.realpath``) and reads from that
+folder: the previous release is always kept, older ones are removed only
+:data:`RELEASE_GRACE_SECONDS` after they were superseded. (POSIX only:
+symlinks and ``fcntl`` locks.)
+
+``marts.publish_info`` (and ``publish_info.parquet``) has one row per published
+table: publish id and time, source build database, row count, column count and
+a checksum (``sum(hash(row))`` computed by DuckDB; compare checksums only
+between readers using the same DuckDB version).
+
+Failures raise :class:`PublishError` with one line that names the file and the
+problem; the previously published file and Parquet release stay untouched
+(temporary files are removed, or by the next publish if the process was
+killed). Publishes are serialised by an ``fcntl`` lock on a hidden
+``.<name>.publish.lock`` file next to the published file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+#: The BI contract (DESIGN.md): the tables of schema ``marts`` in the published file.
+PUBLIC_TABLES: tuple[str, ...] = (
+    "customer_engagement",
+    "top_customers_by_engagement",
+    "customer_clusters",
+    "engagement_cluster_summary",
+    "engagement_elbow",
+    "customer_application_traffic",
+    "top_users_by_application",
+    "application_usage",
+    "xdr_load_audit",
+    "xdr_quarantined_records",
+)
+SCHEMA = "marts"
+INFO_TABLE = "publish_info"
+
+DEFAULT_BUILD_DB = Path("warehouse") / "build.duckdb"
+DEFAULT_PUBLISHED_DB = Path("warehouse") / "engagement.duckdb"
+DEFAULT_EXPORT_DIR = Path("warehouse") / "parquet"
+#: Storage format of the published file: v1.0.0 lets BI tools that bundle any
+#: DuckDB >= 1.0 open it (DuckDB 2.0 writes v2.0.0+ files by default).
+#: Override with XDR_PUBLISH_STORAGE_VERSION (e.g. ``latest``).
+DEFAULT_STORAGE_VERSION = "v1.0.0"
+
+CURRENT_LINK = "current"
+RELEASES_DIR = "releases"
+#: A superseded Parquet release is removed only this long after it stopped
+#: being ``current`` (the one just before ``current`` is always kept).
+RELEASE_GRACE_SECONDS = 300.0
+#: File mode of the published file: read-only, so that a tool that tries to open it
+#: read-write (and would lock every reader out) gets "permission denied" instead.
+READ_ONLY_MODE = 0o444
+#: How long a publish waits for another publish of the same file to finish.
+LOCK_TIMEOUT_SECONDS = 120.0
+
+_BUILD = "xdr_build"
+_TARGET = "xdr_publish"
+_ROW = "publish_row"
+
+INFO_TABLE_COMMENT = (
+    "One row per public table of this published file: when and from which build "
+    "database it was published, its row count and a checksum. Written by the publish "
+    "step (python/xdr_warehouse/publish.py), not by dbt."
+)
+INFO_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("publish_id", "VARCHAR", "Identifier of the publish (UTC time); also the Parquet release."),
+    ("published_at_utc", "TIMESTAMP", "When the publish wrote this file (UTC)."),
+    ("source_build_db", "VARCHAR", "The private build database the tables were copied from."),
+    ("table_name", "VARCHAR", "Public table in schema marts."),
+    ("row_count", "BIGINT", "Rows of the table."),
+    ("column_count", "BIGINT", "Columns of the table."),
+    (
+        "checksum",
+        "VARCHAR",
+        "sum(hash(row)) over the table as DuckDB computes it (compare with the same "
+        "DuckDB version).",
+    ),
+    ("duckdb_version", "VARCHAR", "DuckDB version that wrote the file."),
+)
+
+
+class PublishError(RuntimeError):
+    """Publishing failed; the message is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """One table as published: its size and checksum."""
+
+    name: str
+    rows: int
+    columns: int
+    checksum: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish wrote."""
+
+    publish_id: str
+    published_at: datetime
+    build_db: Path
+    published_db: Path
+    export_dir: Path
+    release_dir: Path
+    tables: tuple[PublishedTable, ...]
+    size_bytes: int
+    seconds: float
+
+    @property
+    def total_rows(self) -> int:
+        """Rows over all published tables."""
+        return sum(table.rows for table in self.tables)
+
+    def summary(self) -> str:
+        """One line for the CLI."""
+        return (
+            f"published {len(self.tables)} tables ({self.total_rows:,} rows) to "
+            f"{self.published_db} ({self.size_bytes / 1e6:,.1f} MB) and Parquet to "
+            f"{self.export_dir / CURRENT_LINK} in {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class _SourceTable:
+    """A public table in the build database: its columns and comments."""
+
+    name: str
+    comment: str | None
+    columns: tuple[tuple[str, str, bool, str | None], ...]  # name, type, nullable, comment
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a SQL identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """Quote a SQL string literal for DuckDB."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _cause(err: BaseException) -> str:
+    """Name the cause of an OSError or DuckDB error in a few words."""
+    text = _first_line(err)
+    code = getattr(err, "errno", None)
+    if code == errno.ENOSPC or "No space left on device" in text:
+        return "disk full"
+    if code == errno.EROFS or "Read-only file system" in text:
+        return "read-only file system"
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return "permission denied"
+    return text
+
+
+def _failure_message(action: str, path: Path, published_db: Path, err: BaseException) -> str:
+    """The one-line, actionable message for a failed write."""
+    cause = _cause(err)
+    unchanged = f"{published_db} was not changed"
+    if cause == "disk full":
+        return (
+            f"publish failed: disk full while {action} {path}; free space in "
+            f"{path.parent} and run `xdr run` again ({unchanged})"
+        )
+    if cause in ("read-only file system", "permission denied"):
+        return (
+            f"publish failed: cannot write {path} ({cause}); make {path.parent} writable or "
+            f"set XDR_PUBLISHED_DB / XDR_EXPORT_DIR to a writable folder ({unchanged})"
+        )
+    return f"publish failed while {action} {path}: {cause} ({unchanged})"
+
+
+@contextlib.contextmanager
+def _failures(action: str, path: Path, published_db: Path) -> Iterator[None]:
+    """Turn OSError and DuckDB errors into a one-line PublishError."""
+    try:
+        yield
+    except PublishError:
+        raise
+    except (OSError, duckdb.Error) as err:
+        raise PublishError(_failure_message(action, path, published_db, err)) from err
+
+
+def _connect(
+    database: str = ":memory:", *, read_only: bool = False, **config: str
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection without the progress bar (the CLI prints step timings)."""
+    con = duckdb.connect(database, read_only=read_only, config=config)
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, symlink or folder if it exists."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _temp_prefix(published_db: Path) -> str:
+    return f".{published_db.name}.publish-"
+
+
+def _lock_path(published_db: Path) -> Path:
+    return published_db.with_name(f".{published_db.name}.publish.lock")
+
+
+@contextlib.contextmanager
+def _publish_lock(published_db: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock so that two publishes of one file never overlap.
+
+    The lock is an ``fcntl`` lock: the kernel releases it when the process
+    ends, even on ``kill -9``.
+    """
+    lock = _lock_path(published_db)
+    with _failures("creating the lock file", lock, published_db):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PublishError(
+                        f"publish failed: another publish of {published_db} has held {lock} "
+                        f"for more than {timeout:.0f} s; wait for it to finish and run "
+                        "`xdr run` again"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _current_release(export_dir: Path) -> str | None:
+    """The release folder name ``current`` points at, or None."""
+    link = export_dir / CURRENT_LINK
+    if not link.is_symlink():
+        return None
+    return Path(os.readlink(link)).name
+
+
+def remove_stale_files(published_db: Path, export_dir: Path) -> list[Path]:
+    """Remove what an interrupted publish left behind; return what was removed.
+
+    Temporary database files (and their WAL and spill folders) next to the
+    published file, unfinished release folders, temporary ``current`` links and
+    releases newer than ``current`` (written but never swapped in). Call it
+    only while holding the publish lock.
+    """
+    stale: list[Path] = []
+    if published_db.parent.is_dir():
+        stale += sorted(published_db.parent.glob(f"{_temp_prefix(published_db)}*"))
+    if export_dir.is_dir():
+        stale += sorted(export_dir.glob(f".{CURRENT_LINK}.*.tmp"))
+    releases = export_dir / RELEASES_DIR
+    if releases.is_dir():
+        current = _current_release(export_dir)
+        for entry in sorted(releases.iterdir()):
+            if entry.name.startswith(".tmp-") or (current is not None and entry.name > current):
+                stale.append(entry)
+    for path in stale:
+        _remove(path)
+    if stale:
+        log.info("removed stale publish files: %s", ", ".join(str(p) for p in stale))
+    return stale
+
+
+def prune_releases(export_dir: Path, grace_seconds: float = RELEASE_GRACE_SECONDS) -> list[Path]:
+    """Remove old Parquet releases; keep ``current``, the one before it, and recent ones.
+
+    A release stops being current when the next one is swapped in; it is
+    removed once that happened more than ``grace_seconds`` ago (the next
+    release's folder time tells when).
+    """
+    releases = export_dir / RELEASES_DIR
+    current = _current_release(export_dir)
+    if current is None or not releases.is_dir():
+        return []
+    names = sorted(p.name for p in releases.iterdir() if not p.name.startswith("."))
+    if current not in names:
+        return []
+    older = names[: names.index(current)]
+    now = time.time()
+    removed = []
+    for name, successor in zip(older[:-1], older[1:], strict=True):
+        superseded_at = (releases / successor).stat().st_mtime
+        if now - superseded_at > grace_seconds:
+            _remove(releases / name)
+            removed.append(releases / name)
+    return removed
+
+
+# --------------------------------------------------------------------------- the copy
+
+
+def _attach_build(con: duckdb.DuckDBPyConnection, build_db: Path, published_db: Path) -> None:
+    """Attach the build database read-only, or explain in one line why it cannot be."""
+    unchanged = f"{published_db} was not changed"
+    if not build_db.is_file():
+        raise PublishError(
+            f"publish failed: build database {build_db} does not exist; run `xdr run` "
+            f"(build, test, publish) first ({unchanged})"
+        )
+    try:
+        con.execute(f"attach {quote_literal(str(build_db))} as {_BUILD} (read_only)")
+    except duckdb.Error as err:
+        text = _first_line(err)
+        if "lock" in text.lower():
+            pid = re.search(r"PID (\d+)", text)
+            holder = f" (PID {pid.group(1)})" if pid else ""
+            raise PublishError(
+                f"publish failed: build database {build_db} is open for writing by another "
+                f"process{holder}; wait for that dbt build to finish (or stop it) and run "
+                f"`xdr run` again ({unchanged})"
+            ) from err
+        raise PublishError(
+            f"publish failed: cannot open build database {build_db} read-only: {text} ({unchanged})"
+        ) from err
+
+
+def _source_tables(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[str], build_db: Path, published_db: Path
+) -> list[_SourceTable]:
+    """Describe the public tables in the build database; fail if any is missing."""
+    relations = dict(
+        con.execute(
+            f"""
+            select table_name, comment from duckdb_tables()
+            where database_name = '{_BUILD}' and schema_name = ?
+            union all
+            select view_name, comment from duckdb_views()
+            where database_name = '{_BUILD}' and schema_name = ?
+            """,
+            [SCHEMA, SCHEMA],
+        ).fetchall()
+    )
+    missing = [name for name in tables if name not in relations]
+    if missing:
+        raise PublishError(
+            f"publish failed: build database {build_db} lacks public table(s) "
+            f"{', '.join(missing)} in schema {SCHEMA}; run the whole `dbt build` so every "
+            f"public mart exists ({published_db} was not changed)"
+        )
+    columns: dict[str, list[tuple[str, str, bool, str | None]]] = {name: [] for name in tables}
+    for table, column, data_type, nullable, comment in con.execute(
+        f"""
+        select table_name, column_name, data_type, is_nullable, comment from duckdb_columns()
+        where database_name = '{_BUILD}' and schema_name = ?
+        order by table_name, column_index
+        """,
+        [SCHEMA],
+    ).fetchall():
+        if table in columns:
+            columns[table].append((column, data_type, nullable, comment))
+    return [_SourceTable(name, relations[name], tuple(columns[name])) for name in tables]
+
+
+def _table_stats(con: duckdb.DuckDBPyConnection, qualified: str) -> tuple[int, str]:
+    """Row count and order-independent checksum of a table."""
+    rows, checksum = con.execute(
+        f"select count(*), coalesce(sum(hash({_ROW})), 0)::varchar from {qualified} as {_ROW}"
+    ).fetchone()
+    return int(rows), str(checksum)
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[tuple]:
+    return con.execute(
+        """
+        select column_name, data_type from duckdb_columns()
+        where database_name = ? and schema_name = ? and table_name = ?
+        order by column_index
+        """,
+        [database, SCHEMA, table],
+    ).fetchall()
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, source: _SourceTable) -> None:
+    """Copy one table with its types, NOT NULL columns and comments."""
+    target = f"{_TARGET}.{SCHEMA}.{quote_identifier(source.name)}"
+    con.execute(
+        f"create table {target} as select * from {_BUILD}.{SCHEMA}.{quote_identifier(source.name)}"
+    )
+    if source.comment:
+        con.execute(f"comment on table {target} is {quote_literal(source.comment)}")
+    for column, _type, nullable, comment in source.columns:
+        if not nullable:
+            con.execute(
+                f"alter table {target} alter column {quote_identifier(column)} set not null"
+            )
+        if comment:
+            con.execute(
+                f"comment on column {target}.{quote_identifier(column)} is {quote_literal(comment)}"
+            )
+
+
+def _write_info_table(
+    con: duckdb.DuckDBPyConnection,
+    publish_id: str,
+    published_at: datetime,
+    build_db: Path,
+    tables: Sequence[PublishedTable],
+) -> None:
+    """Create marts.publish_info in the new file, with comments."""
+    target = f"{_TARGET}.{SCHEMA}.{INFO_TABLE}"
+    con.execute(
+        f"create table {target} ("
+        + ", ".join(f"{name} {kind}" for name, kind, _ in INFO_COLUMNS)
+        + ")"
+    )
+    con.executemany(
+        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                publish_id,
+                published_at.replace(tzinfo=None),
+                str(build_db.resolve()),
+                table.name,
+                table.rows,
+                table.columns,
+                table.checksum,
+                duckdb.__version__,
+            ]
+            for table in tables
+        ],
+    )
+    con.execute(f"comment on table {target} is {quote_literal(INFO_TABLE_COMMENT)}")
+    for name, _kind, comment in INFO_COLUMNS:
+        con.execute(f"comment on column {target}.{name} is {quote_literal(comment)}")
+
+
+def write_database(
+    build_db: Path,
+    temp_db: Path,
+    published_db: Path,
+    tables: Sequence[str],
+    publish_id: str,
+    published_at: datetime,
+    storage_version: str,
+) -> tuple[PublishedTable, ...]:
+    """Write the new BI file at ``temp_db`` from the build database; return its tables."""
+    spill = temp_db.with_name(temp_db.name + ".spill")
+    con = _connect(temp_directory=str(spill))
+    try:
+        _attach_build(con, build_db, published_db)
+        with _failures("reading", build_db, published_db):
+            sources = _source_tables(con, tables, build_db, published_db)
+        with _failures("writing", temp_db, published_db):
+            con.execute(
+                f"attach {quote_literal(str(temp_db))} as {_TARGET} "
+                f"(storage_version {quote_literal(storage_version)})"
+            )
+            con.execute("begin transaction")
+            con.execute(f"create schema {_TARGET}.{SCHEMA}")
+            published = []
+            for source in sources:
+                _copy_table(con, source)
+                rows, checksum = _table_stats(
+                    con, f"{_BUILD}.{SCHEMA}.{quote_identifier(source.name)}"
+                )
+                published.append(PublishedTable(source.name, rows, len(source.columns), checksum))
+                log.info("copied table %s.%s (%d rows)", SCHEMA, source.name, rows)
+            _write_info_table(con, publish_id, published_at, build_db, published)
+            con.execute("commit")
+            con.execute(f"checkpoint {_TARGET}")
+            con.execute(f"detach {_TARGET}")
+    finally:
+        con.close()
+        _remove(spill)
+    return tuple(published)
+
+
+def audit_database(
+    temp_db: Path, build_db: Path, published_db: Path, expected: Sequence[PublishedTable]
+) -> None:
+    """Check the new file against the build: same row counts, checksums and column types."""
+    with (
+        _failures("checking", temp_db, published_db),
+        _connect() as con,
+    ):
+        con.execute(f"attach {quote_literal(str(temp_db))} as {_TARGET} (read_only)")
+        _attach_build(con, build_db, published_db)
+        problems = []
+        for table in expected:
+            stats = _table_stats(con, f"{_TARGET}.{SCHEMA}.{quote_identifier(table.name)}")
+            if stats != (table.rows, table.checksum):
+                problems.append(f"{table.name} rows/checksum {stats} != {table.rows}")
+            if _column_types(con, _TARGET, table.name) != _column_types(con, _BUILD, table.name):
+                problems.append(f"{table.name} column types differ")
+        extra = con.execute(
+            f"select schema_name || '.' || table_name from duckdb_tables() "
+            f"where database_name = '{_TARGET}' and schema_name <> ?",
+            [SCHEMA],
+        ).fetchall()
+        problems += [f"unexpected table {name}" for (name,) in extra]
+    if problems:
+        raise PublishError(
+            f"publish failed: the copy {temp_db} does not match {build_db}: "
+            f"{'; '.join(problems)} ({published_db} was not changed)"
+        )
+
+
+def write_parquet_release(
+    temp_db: Path,
+    release_tmp: Path,
+    published_db: Path,
+    tables: Sequence[str],
+) -> None:
+    """Export every table of the new file (and publish_info) as Parquet into ``release_tmp``.
+
+    Each file carries the table comment (key ``description``) and the column
+    comments (key ``column_descriptions``, JSON) as Parquet key-value metadata.
+    """
+    with _failures("writing", release_tmp, published_db):
+        release_tmp.mkdir(parents=True)
+        with _connect(str(temp_db), read_only=True) as con:
+            comments = dict(
+                con.execute(
+                    "select table_name, comment from duckdb_tables() where schema_name = ?",
+                    [SCHEMA],
+                ).fetchall()
+            )
+            for table in [*tables, INFO_TABLE]:
+                column_comments = dict(
+                    con.execute(
+                        "select column_name, comment from duckdb_columns() where schema_name = ? "
+                        "and table_name = ? and comment is not null order by column_index",
+                        [SCHEMA, table],
+                    ).fetchall()
+                )
+                path = release_tmp / f"{table}.parquet"
+                con.execute(
+                    f"copy {SCHEMA}.{quote_identifier(table)} to {quote_literal(str(path))} "
+                    "(format parquet, compression zstd, "
+                    "kv_metadata {description: ?, column_descriptions: ?})",
+                    [comments.get(table) or "", json.dumps(column_comments)],
+                )
+                _fsync(path)
+        _fsync(release_tmp)
+    log.info("wrote Parquet exports into %s", release_tmp)
+
+
+def _check_published_not_open_for_writing(published_db: Path) -> None:
+    """Refuse to replace a file some process opened read-write; drop a stale WAL.
+
+    BI tools must open the published file read-only. A WAL next to it means
+    somebody wrote to it; if that process is gone, the WAL belongs to the old
+    file and is removed so that it is never replayed onto the new one.
+    """
+    wal = published_db.with_name(published_db.name + ".wal")
+    if not wal.exists():
+        return
+    try:
+        duckdb.connect(str(published_db), read_only=True).close()
+    except duckdb.Error as err:
+        if "lock" in _first_line(err).lower():
+            pid = re.search(r"PID (\d+)", _first_line(err))
+            holder = f" (PID {pid.group(1)})" if pid else ""
+            raise PublishError(
+                f"publish failed: {published_db} is open for writing by another process"
+                f"{holder}; BI tools must open it read-only; close it and run `xdr run` again "
+                f"({published_db} was not changed)"
+            ) from err
+    with _failures("removing the stale WAL", wal, published_db):
+        wal.unlink(missing_ok=True)
+
+
+def _swap_release(export_dir: Path, release: Path) -> None:
+    """Point ``current`` at ``release`` with an atomic symlink replace."""
+    link = export_dir / CURRENT_LINK
+    temp_link = export_dir / f".{CURRENT_LINK}.{release.name}.tmp"
+    temp_link.unlink(missing_ok=True)
+    os.symlink(Path(RELEASES_DIR) / release.name, temp_link)
+    os.replace(temp_link, link)
+    _fsync(export_dir)
+
+
+def _new_publish_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S_%fZ")
+
+
+def _check_export_dir(export_dir: Path, published_db: Path) -> None:
+    link = export_dir / CURRENT_LINK
+    if link.exists() and not link.is_symlink():
+        raise PublishError(
+            f"publish failed: {link} exists and is not a symlink (publish swaps a symlink "
+            f"there); move it away and run `xdr run` again ({published_db} was not changed)"
+        )
+    with _failures("creating", export_dir / RELEASES_DIR, published_db):
+        (export_dir / RELEASES_DIR).mkdir(parents=True, exist_ok=True)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def publish(
+    build_db: Path | str,
+    published_db: Path | str,
+    export_dir: Path | str,
+    tables: Sequence[str] = PUBLIC_TABLES,
+    *,
+    storage_version: str = DEFAULT_STORAGE_VERSION,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> PublishResult:
+    """Publish ``tables`` (schema ``marts``) of the build database; see the module doc.
+
+    Raises PublishError (one line) when the build database is missing or
+    locked by a writer, a public table is missing, or a folder cannot be
+    written (read-only, no permission, disk full); the published file and the
+    current Parquet release are then unchanged.
+    """
+    start = time.perf_counter()
+    build_db, published_db, export_dir = Path(build_db), Path(published_db), Path(export_dir)
+    if not tables:
+        raise PublishError("publish failed: no tables to publish")
+    if published_db.exists() and build_db.exists() and published_db.samefile(build_db):
+        raise PublishError(
+            f"publish failed: the build and the published database are the same file "
+            f"{published_db}; set XDR_BUILD_DB and XDR_PUBLISHED_DB to different paths"
+        )
+    with _failures("creating", published_db.parent, published_db):
+        published_db.parent.mkdir(parents=True, exist_ok=True)
+    _check_export_dir(export_dir, published_db)
+
+    with _publish_lock(published_db, lock_timeout):
+        remove_stale_files(published_db, export_dir)
+        published_at = datetime.now(UTC)
+        publish_id = _new_publish_id(published_at)
+        temp_db = published_db.with_name(f"{_temp_prefix(published_db)}{publish_id}.tmp")
+        release_tmp = export_dir / RELEASES_DIR / f".tmp-{publish_id}"
+        release = export_dir / RELEASES_DIR / publish_id
+        swapped = False
+        try:
+            published = write_database(
+                build_db, temp_db, published_db, tables, publish_id, published_at, storage_version
+            )
+            audit_database(temp_db, build_db, published_db, published)
+            with _failures("writing", temp_db, published_db):
+                _fsync(temp_db)
+                os.chmod(temp_db, READ_ONLY_MODE)
+            write_parquet_release(temp_db, release_tmp, published_db, tables)
+            with _failures("writing", release, published_db):
+                os.replace(release_tmp, release)
+                _fsync(release.parent)
+            _check_published_not_open_for_writing(published_db)
+            size = temp_db.stat().st_size
+            with _failures("replacing", published_db, published_db):
+                os.replace(temp_db, published_db)
+            swapped = True
+            log.info("swapped in %s", published_db)
+            try:
+                _fsync(published_db.parent)  # make the rename durable
+            except OSError as err:
+                log.warning("could not fsync %s after the swap: %s", published_db.parent, err)
+            try:
+                _swap_release(export_dir, release)
+            except OSError as err:
+                raise PublishError(
+                    f"publish: {published_db} was published, but switching "
+                    f"{export_dir / CURRENT_LINK} to {release} failed: {_cause(err)}; "
+                    "run `xdr run` again to update the Parquet exports"
+                ) from err
+            log.info("swapped %s -> %s", export_dir / CURRENT_LINK, release)
+        except BaseException:
+            for path in (temp_db, temp_db.with_name(temp_db.name + ".wal"), release_tmp):
+                _remove(path)
+            if not swapped:
+                _remove(release)
+            raise
+        try:
+            prune_releases(export_dir)
+        except OSError as err:  # old releases stay; the next publish tries again
+            log.warning("could not remove old Parquet releases in %s: %s", export_dir, err)
+
+    return PublishResult(
+        publish_id=publish_id,
+        published_at=published_at,
+        build_db=build_db,
+        published_db=published_db,
+        export_dir=export_dir,
+        release_dir=release,
+        tables=published,
+        size_bytes=size,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def publish_from_env() -> PublishResult:
+    """Publish with the paths of the environment; print one summary line.
+
+    XDR_BUILD_DB (default warehouse/build.duckdb), XDR_PUBLISHED_DB (default
+    warehouse/engagement.duckdb), XDR_EXPORT_DIR (default warehouse/parquet),
+    XDR_PUBLISH_STORAGE_VERSION (default v1.0.0); relative paths are relative to
+    the working directory (the repository root).
+    """
+    env = os.environ
+    result = publish(
+        Path(env.get("XDR_BUILD_DB") or DEFAULT_BUILD_DB),
+        Path(env.get("XDR_PUBLISHED_DB") or DEFAULT_PUBLISHED_DB),
+        Path(env.get("XDR_EXPORT_DIR") or DEFAULT_EXPORT_DIR),
+        storage_version=env.get("XDR_PUBLISH_STORAGE_VERSION") or DEFAULT_STORAGE_VERSION,
+    )
+    print(f"    {result.summary()}", flush=True)
+    return result
