@@ -208,12 +208,6 @@ def test_published_file_opens_through_sqlalchemy_duckdb_engine(
         engine.dispose()
 
 
-@pytest.mark.xfail(
-    reason="duckdb_engine 0.17 with SQLAlchemy >= 2.0.45 reflects columns through "
-    "pg_catalog.pg_collation, which DuckDB 2.0.1 lacks (Mause/duckdb_engine#1379, "
-    "duckdb/duckdb#22069); queries are not affected",
-    strict=False,
-)
 def test_sqlalchemy_column_reflection(small: tuple[Path, Path], target: Target) -> None:
     from sqlalchemy import create_engine, inspect
 
