@@ -1,0 +1,1346 @@
+"""Deterministic generator of synthetic TellCo xDR files in the real export's formats.
+
+``generate_xdr`` writes ``n_records`` session records (plus, by default, the trailing
+summary row of the real file) as one of:
+
+- ``csv`` / ``csv.gz``: byte-for-byte the raw export's format. Header = the 55 names of
+  ``RAW_CSV_HEADER`` (``Dur. (ms)`` twice); ``Bearer Id`` as ``1.31144834608449E+019``
+  (15 significant digits, 14 decimals always, 3-digit exponent); ``Start``/``End`` as
+  ``M/D/YYYY H:MM`` (seconds truncated); integers without ``.0``; NULL = empty field; no
+  quoting; LF line ends and, like the real sample, **no newline after the last line**.
+  ``csv.gz`` is the same bytes gzip-compressed, as a series of gzip members (one per
+  block, mtime 0; gzip, pandas and DuckDB read them as one stream).
+- ``parquet``: what pandas gives after ``read_csv`` of that file: ``Dur. (ms).1``, every
+  numeric column float64 (NaN for NULL), ``Start``/``End``/location/handset as strings.
+- ``xlsx``: the original Excel export: numeric cells, ``Start``/``End`` as real datetimes
+  with seconds, blanks empty (at most 1,048,575 data rows).
+
+The statistical model follows ``shared/reference/DATASET.md`` (describe tables, null counts,
+identities). The main ideas, all streaming-friendly (each record depends only on the seed,
+its global index and ``n_records``):
+
+- Sessions are those that *ended after* ``WINDOW_START`` (4/25 0:00), *started before*
+  ``WINDOW_END`` (4/29 7:30) and ended before ``END_LIMIT`` (5/1 0:00). Durations follow a
+  fitted quantile curve (median 86,399 s, ~30% capped at one day). Start times use
+  stratified sampling ``F^-1((i + U_i) / n)``, so the whole file is sorted by ``Start``
+  without any sort, and the duration is then drawn conditionally on the start.
+- Customers: a pool of ``CUSTOMER_POOL_RATIO * n`` customers with Poisson-lognormal
+  activity; each record draws its customer independently, so a customer's sessions are
+  spread over the month. MSISDN/IMSI/IMEI/handset/home cell are pure functions of the
+  customer (keyed bijections, so distinct customers get distinct numbers).
+- ``Bearer Id`` is a function of a "bearer key" (the record index, or for ~10% of records
+  a nearby record's index, which makes the ids repeat like in the real file).
+
+Records are produced in fixed blocks of ``BLOCK_SIZE`` with one RNG stream per block, so
+the CSV/xlsx bytes do not depend on ``chunk_size`` (it only sets Parquet row groups).
+Large files are shared between this process and a helper process (``_map_blocks``); that
+does not change the bytes either. Memory stays at a few blocks (plus one Parquet row group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import statistics
+import struct
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+from subprocess import PIPE, Popen
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from xdr_warehouse.columns import APPLICATIONS, RAW_COLUMNS, RAW_CSV_HEADER, RAW_NAMES
+
+__all__ = ["FORMATS", "GenerationResult", "generate_xdr", "infer_format", "main"]
+
+FORMATS: tuple[str, ...] = ("csv", "csv.gz", "parquet", "xlsx")
+#: Records per RNG stream. Fixed, so output does not depend on ``chunk_size``.
+BLOCK_SIZE = 65_536
+#: Most data rows an xlsx sheet can hold (1,048,576 rows minus the header).
+XLSX_MAX_ROWS = 1_048_575
+XLSX_DATE_FORMAT = "m/d/yyyy\\ h:mm"  # as in the real workbook
+CSV_BATCH = 8192  # rows per pyarrow CSV batch (the fastest size measured)
+GZIP_LEVEL = 1  # level 6 is ~6x slower for ~9% smaller files
+#: Processes sharing the work on large files (this one plus helpers), and the smallest
+#: file (in blocks) worth starting helpers for.
+WORKERS = min(2, os.cpu_count() or 1)
+PARALLEL_MIN_BLOCKS = 8
+REFERENCE_RECORDS = 150_000  # the real file's size; null counts below are for it
+
+# --------------------------------------------------------------------------- time model
+EPOCH = datetime(2019, 4, 1)
+MS_PER_DAY = 86_400_000
+WINDOW_START_MS = 24 * MS_PER_DAY  # 2019-04-25 00:00: every session ends after this
+WINDOW_END_MS = 28 * MS_PER_DAY + 7 * 3_600_000 + 30 * 60_000  # 2019-04-29 07:30: last start
+END_LIMIT_MS = 30 * MS_PER_DAY  # 2019-05-01 00:00: every session ends before this
+#: Session duration quantile curve (u, seconds), fitted to DATASET.md 2.3: min 7142,
+#: q25 57,440, median 86,399 (u 0.40-0.70 is the one-day cap 86,399.000-86,399.999 s),
+#: q75 132,430, mean 104,609, std 81,038, max ~1.86e6.
+DURATION_QUANTILES: tuple[tuple[float, float], ...] = (
+    (0.0, 7142.0),
+    (0.02, 15000.0),
+    (0.10, 32000.0),
+    (0.25, 57440.5),
+    (0.40, 86399.0),
+    (0.70, 86399.999),
+    (0.7001, 86400.5),
+    (0.75, 132430.2),
+    (0.85, 184189.0),
+    (0.93, 221139.0),
+    (0.98, 304258.0),
+    (0.995, 377275.0),
+    (0.9995, 841196.0),
+    (0.99999, 1500000.0),
+    (1.0, 1860000.0),
+)
+
+# ----------------------------------------------------------------------- customer model
+CUSTOMER_POOL_RATIO = 2.3  # pool customers per record (most have 0 or 1 session)
+CUSTOMER_SIGMA = 0.82  # lognormal activity spread (sets the sessions-per-customer tail)
+MSISDN_BLOCK = 120_000_000  # 336xxxxxxxx and the start of 337xxxxxxxx
+#: Rare MSISDN shapes (share of customers, base): 13-15 digit numbers seen in the data.
+ODD_MSISDNS: tuple[tuple[float, int], ...] = (
+    (0.00015, 3_197_000_000_000),
+    (0.00003, 337_000_000_000_000),
+    (0.00001, 882_390_000_000_000),
+)
+#: IMSI prefixes (share of customers, MCC+MNC * 10**10).
+FOREIGN_IMSIS: tuple[tuple[float, int], ...] = (
+    (0.0007, 20404 * 10**10),
+    (0.0007, 21407 * 10**10),
+)
+HOME_IMSI = 20820 * 10**10
+MAX_RECORDS = 400_000_000
+
+# ------------------------------------------------------------------------- bearer model
+#: (mantissa base with 15 digits, decimal exponent, share). Bimodal like the real ids:
+#: q25 = median = 7.349883e18, q75 = 1.304243e19, min 6.917538e18, max 1.318654e19.
+BEARER_NODES: tuple[tuple[int, int, float], ...] = (
+    (691_753_800_000_000, 18, 0.02),
+    (716_344_600_000_000, 18, 0.02),
+    (727_782_500_000_000, 18, 0.05),
+    (734_988_300_000_000, 18, 0.42),
+    (130_424_259_000_000, 19, 0.25),
+    (131_144_834_000_000, 19, 0.20),
+    (131_865_400_000_000, 19, 0.04),
+)
+#: Mantissa units that all bearer keys of a file spread over (ids advance with time, so
+#: each node's ids stay within its 7-digit prefix up to ~45M records); never below one
+#: unit per key, so ids never collide by accident.
+BEARER_SPAN = 45_000_000
+BEARER_REPEAT_SHARE = 0.108  # records that reuse a nearby record's bearer id
+BEARER_REPEAT_LAG = 5000
+
+# ---------------------------------------------------------------------- location model
+CELL_POOL = 80_000
+CELL_SIGMA = 1.3
+HOME_CELL_SHARE = 0.4  # records located in the customer's home cell
+
+# ------------------------------------------------------------------------- null counts
+#: Null counts at 150,000 records (DATASET.md 3.1), scaled by n / 150,000.
+NULLS_BEARER = 991  # those rows also have no Last Location Name
+NULLS_BEARER_AND_MSISDN = 562  # null-bearer rows without MSISDN
+NULLS_BEARER_AND_IDS = 561  # ... and without IMSI, IMEI, handset (subset of the 562)
+# Outside that group the masks nest: IMSI (9) within IMEI + handset (11) within MSISDN (504).
+NULLS_MSISDN_ONLY = 504  # the 1,066 null MSISDN minus the 562
+NULLS_IMEI_ONLY = 11  # IMEI + handset null (572 - 561)
+NULLS_IMSI_ONLY = 9  # IMSI null (570 - 561)
+NULLS_LOCATION_ONLY = 162  # 1,153 - 991
+NULLS_RTT_BOTH = 27812
+NULLS_RTT_DL_ONLY = 17
+NULLS_DL_TP = 754  # the four DL TP buckets and "Vol DL < 6250B"
+NULLS_UL_TP = 792
+UNDEFINED_HANDSETS = 8987
+
+# ------------------------------------------------------------------ other distributions
+# Quantile curves (u, value), interpolated in log1p space, from DATASET.md 2.4.
+Knots = tuple[tuple[float, float], ...]
+RTT_DL: Knots = (
+    (0, 0), (0.01, 4), (0.05, 16), (0.25, 32), (0.5, 45), (0.75, 70), (0.9, 130),
+    (0.97, 300), (0.995, 1300), (0.9995, 6000), (0.99995, 30000), (1, 96923),
+)  # fmt: skip
+RTT_UL: Knots = (
+    (0, 0), (0.1, 1), (0.25, 2), (0.5, 5), (0.75, 15), (0.9, 35), (0.97, 75),
+    (0.995, 260), (0.9995, 1200), (0.99995, 3500), (1, 7120),
+)  # fmt: skip
+TP_DL: Knots = (
+    (0, 0), (0.05, 10), (0.25, 43), (0.5, 63), (0.6, 120), (0.66, 1500), (0.75, 19710),
+    (0.85, 36000), (0.93, 55000), (0.98, 80000), (0.998, 140000), (1, 378160),
+)  # fmt: skip
+TP_UL: Knots = (
+    (0, 0), (0.05, 10), (0.25, 47), (0.5, 63), (0.62, 150), (0.75, 1120), (0.85, 3200),
+    (0.93, 6500), (0.98, 16000), (0.998, 38000), (1, 58613),
+)  # fmt: skip
+DL_TP_LOW: Knots = (
+    (0, 0), (0.01, 30), (0.05, 70), (0.12, 85), (0.25, 91), (0.4, 98), (0.5, 100), (1, 100),
+)  # fmt: skip
+UL_TP_LOW: Knots = ((0, 0), (0.002, 40), (0.02, 85), (0.1, 96), (0.25, 99), (0.4, 100), (1, 100))
+DL_TP_COLUMNS = RAW_NAMES[16:20]  # "DL TP < 50 Kbps (%)" .. "DL TP > 1 Mbps (%)"
+UL_TP_COLUMNS = RAW_NAMES[20:24]  # "UL TP < 10 Kbps (%)" .. "UL TP > 300 Kbps (%)"
+DL_TP_REST = (3.07, 1.72, 1.61)  # mean shares of the other three DL buckets
+UL_TP_REST = (0.78, 0.15, 0.08)
+
+
+@dataclass(frozen=True)
+class SparseColumn:
+    """A column driven by the shared per-session activity level.
+
+    A record's score is its session's activity level jittered by up to ``spread`` (see
+    ``_near``), so the score is uniform. The value is NULL when the score falls below the
+    column's null share; otherwise its quantile among the non-null values is the score's.
+    """
+
+    name: str
+    nulls: int  # at 150,000 records
+    knots: Knots
+    spread: float = 0.5
+
+
+SPARSE_COLUMNS: tuple[SparseColumn, ...] = (
+    SparseColumn("TCP DL Retrans. Vol (Bytes)", 88146, (
+        (0, 2), (0.05, 800), (0.25, 35651), (0.5, 568730), (0.75, 3768308), (0.9, 1.5e7),
+        (0.97, 6e7), (0.995, 3.5e8), (0.9995, 2.5e9), (1, 4.294426e9))),
+    SparseColumn("TCP UL Retrans. Vol (Bytes)", 96649, (
+        (0, 1), (0.05, 300), (0.25, 4695), (0.5, 20950), (0.75, 84020), (0.9, 3e5),
+        (0.97, 1.2e6), (0.995, 8e6), (0.9995, 1e8), (0.99995, 1.2e9), (1, 2.908226e9))),
+    SparseColumn("HTTP DL (Bytes)", 81474, (
+        (0, 40), (0.05, 3000), (0.25, 112403), (0.5, 1.94e6), (0.75, 2.5e7), (0.9, 1.3e8),
+        (0.97, 5e8), (0.995, 2.2e9), (0.9995, 1.2e10), (0.99995, 3e10), (1, 7.253064e10))),
+    SparseColumn("HTTP UL (Bytes)", 81810, (
+        (0, 40), (0.05, 1500), (0.25, 24322), (0.5, 229733), (0.75, 1.54e6), (0.9, 5e6),
+        (0.97, 1.8e7), (0.995, 5e7), (0.9995, 2.5e8), (1, 1.49189e9))),
+    SparseColumn("Activity Duration DL (ms)", 0, (
+        (0, 0), (0.05, 500), (0.25, 14878), (0.5, 39304), (0.6, 120000), (0.75, 679609),
+        (0.9, 4.5e6), (0.97, 1.2e7), (0.995, 3.5e7), (0.9999, 9e7), (1, 1.365365e8))),
+    SparseColumn("Activity Duration UL (ms)", 0, (
+        (0, 0), (0.05, 800), (0.25, 21540), (0.5, 46793), (0.6, 110000), (0.75, 599095),
+        (0.9, 3.3e6), (0.97, 9e6), (0.995, 2.8e7), (0.9999, 8e7), (1, 1.449113e8))),
+    SparseColumn("Nb of sec with 125000B < Vol DL", 97538, (
+        (0, 1), (0.25, 20), (0.5, 128), (0.75, 693), (0.9, 2500), (0.97, 6500),
+        (0.995, 15000), (0.9999, 45000), (1, 81476))),
+    SparseColumn("Nb of sec with 1250B < Vol UL < 6250B", 92894, (
+        (0, 1), (0.25, 10), (0.5, 52), (0.75, 203), (0.9, 600), (0.97, 1500),
+        (0.995, 6000), (0.9999, 30000), (1, 85412))),
+    SparseColumn("Nb of sec with 31250B < Vol DL < 125000B", 93586, (
+        (0, 1), (0.25, 26), (0.5, 164), (0.75, 757), (0.9, 2200), (0.97, 5000),
+        (0.995, 11000), (0.9999, 30000), (1, 58525))),
+    SparseColumn("Nb of sec with 37500B < Vol UL", 130254, (
+        (0, 1), (0.25, 2), (0.5, 8), (0.75, 35), (0.9, 120), (0.97, 450), (0.995, 3000),
+        (0.9999, 35000), (1, 50553))),
+    SparseColumn("Nb of sec with 6250B < Vol DL < 31250B", 88317, (
+        (0, 1), (0.25, 39), (0.5, 288), (0.75, 1092), (0.9, 2600), (0.97, 6000),
+        (0.995, 12000), (0.9999, 35000), (1, 66913))),
+    SparseColumn("Nb of sec with 6250B < Vol UL < 37500B", 111843, (
+        (0, 1), (0.25, 3), (0.5, 8), (0.75, 31), (0.9, 110), (0.97, 420), (0.995, 2800),
+        (0.9999, 32000), (1, 49565))),
+    SparseColumn("Nb of sec with Vol DL < 6250B", 0, (
+        (0, 1), (0.25, 87), (0.5, 203), (0.6, 500), (0.75, 2650), (0.9, 10000),
+        (0.97, 25000), (0.995, 50000), (0.9999, 250000), (1, 604061))),
+    SparseColumn("Nb of sec with Vol UL < 1250B", 0, (
+        (0, 1), (0.25, 106), (0.5, 217), (0.6, 500), (0.75, 2451), (0.9, 11000),
+        (0.97, 28000), (0.995, 55000), (0.9999, 260000), (1, 604122))),
+)  # fmt: skip
+
+#: Per-application byte ranges [min, max] (DATASET.md 2.4/2.5); values are i.i.d. uniform.
+APP_RANGES: dict[str, tuple[int, int]] = {
+    "Social Media DL (Bytes)": (12, 3_586_064),
+    "Social Media UL (Bytes)": (0, 65_870),
+    "Google DL (Bytes)": (207, 11_462_832),
+    "Google UL (Bytes)": (3, 4_121_357),
+    "Email DL (Bytes)": (14, 3_586_146),
+    "Email UL (Bytes)": (2, 936_418),
+    "Youtube DL (Bytes)": (53, 23_259_098),
+    "Youtube UL (Bytes)": (105, 22_011_962),
+    "Netflix DL (Bytes)": (42, 23_259_189),
+    "Netflix UL (Bytes)": (35, 22_011_955),
+    "Gaming DL (Bytes)": (2516, 843_441_889),
+    "Gaming UL (Bytes)": (59, 16_558_794),
+    "Other DL (Bytes)": (3290, 843_442_489),
+    "Other UL (Bytes)": (148, 16_558_816),
+}
+APP_COLUMNS: tuple[str, ...] = tuple(col for _, dl, ul in APPLICATIONS for col in (dl, ul))
+#: Total DL = the six named apps' DL (Other DL excluded); Total UL = all seven apps' UL.
+TOTAL_DL_PARTS: tuple[str, ...] = tuple(dl for app, dl, _ in APPLICATIONS if app != "Other")
+TOTAL_UL_PARTS: tuple[str, ...] = tuple(ul for _, _, ul in APPLICATIONS)
+
+#: Handset catalogue: (manufacturer, type, rows in the real 150k file, IMEI prefix).
+#: Manufacturer totals match DATASET.md 3.4 (Apple 59,565, Samsung 40,839, Huawei 34,423).
+HANDSETS: tuple[tuple[str, str, int, int], ...] = (
+    ("Huawei", "Huawei B528S-23A", 19752, 86),
+    ("Huawei", "Huawei E5180", 2079, 86),
+    ("Huawei", "Huawei P20 Lite Huawei Nova 3E", 2021, 86),
+    ("Huawei", "Huawei P20", 1480, 86),
+    ("Huawei", "Huawei Mate 20 Lite", 1500, 86),
+    ("Huawei", "Huawei P Smart", 1400, 86),
+    ("Huawei", "Huawei B525S-23A", 1300, 86),
+    ("Huawei", "Huawei Mate 10 Lite", 1000, 86),
+    ("Huawei", "Huawei Y6 2018", 997, 86),
+    ("Huawei", "Huawei P30 Lite", 900, 86),
+    ("Huawei", "Huawei Y7 2019", 800, 86),
+    ("Huawei", "Huawei Honor 8X", 700, 86),
+    ("Huawei", "Huawei E5576-320", 494, 86),
+    ("Apple", "Apple iPhone 6S (A1688)", 9419, 35),
+    ("Apple", "Apple iPhone 6 (A1586)", 9023, 35),
+    ("Apple", "Apple iPhone 7 (A1778)", 6326, 35),
+    ("Apple", "Apple iPhone Se (A1723)", 5187, 35),
+    ("Apple", "Apple iPhone 8 (A1905)", 4993, 35),
+    ("Apple", "Apple iPhone Xr (A2105)", 4568, 35),
+    ("Apple", "Apple iPhone X (A1901)", 3813, 35),
+    ("Apple", "Apple iPhone Xs (A2097)", 3000, 35),
+    ("Apple", "Apple iPhone 8 Plus (A1897)", 2800, 35),
+    ("Apple", "Apple iPhone 7 Plus (A1784)", 2700, 35),
+    ("Apple", "Apple iPhone 6S Plus (A1687)", 2100, 35),
+    ("Apple", "Apple iPhone Xs Max (A2101)", 1900, 35),
+    ("Apple", "Apple iPhone 6 Plus (A1522)", 1300, 35),
+    ("Apple", "Apple iPhone 5S (A1457)", 1200, 35),
+    ("Apple", "Apple iPhone 11 (A2221)", 800, 35),
+    ("Apple", "Apple iPad Air 2 (A1567)", 436, 35),
+    ("Samsung", "Samsung Galaxy S8 (Sm-G950F)", 4520, 35),
+    ("Samsung", "Samsung Galaxy A5 Sm-A520F", 3724, 35),
+    ("Samsung", "Samsung Galaxy J5 (Sm-J530)", 3696, 35),
+    ("Samsung", "Samsung Galaxy J3 (Sm-J330)", 3484, 35),
+    ("Samsung", "Samsung Galaxy S7 (Sm-G930X)", 3199, 35),
+    ("Samsung", "Samsung Galaxy A8 (2018)", 3000, 35),
+    ("Samsung", "Samsung Galaxy S9 (Sm-G960F)", 2900, 35),
+    ("Samsung", "Samsung Galaxy S8 Plus (Sm-G955F)", 2500, 35),
+    ("Samsung", "Samsung Galaxy Note 8 (Sm-N950F Ds)", 2100, 35),
+    ("Samsung", "Samsung Galaxy J7 (Sm-J730)", 2000, 35),
+    ("Samsung", "Samsung Galaxy A7 (2018)", 1800, 35),
+    ("Samsung", "Samsung Galaxy S9 Plus (Sm-G965F)", 1700, 35),
+    ("Samsung", "Samsung Galaxy A40 (Sm-A405F)", 1500, 35),
+    ("Samsung", "Samsung Sm-G390F", 1400, 35),
+    ("Samsung", "Samsung Galaxy Note 9 (Sm-N960F)", 1316, 35),
+    ("Samsung", "Samsung Galaxy S10 (Sm-G973F)", 1000, 35),
+    ("Samsung", "Samsung Galaxy J6 (Sm-J600F)", 1000, 35),
+    ("Xiaomi Communications Co Ltd", "Xiaomi Communica. Redmi Note5", 700, 86),
+    ("Xiaomi Communications Co Ltd", "Xiaomi Communica. Mi A2 Lite", 400, 86),
+    ("Xiaomi Communications Co Ltd", "Xiaomi Communica. Redmi 6A", 300, 86),
+    ("Sony Mobile Communications Ab", "Sony Mobile Comm. Xperia Xa2", 350, 35),
+    ("Sony Mobile Communications Ab", "Sony Mobile Comm. Xperia Xz1 Compact", 200, 35),
+    ("Wiko Global Sasu", "Wiko Global Sasu. Wiko View", 450, 35),
+    ("Wiko Global Sasu", "Wiko Global Sasu. Wiko Lenny 5", 200, 35),
+    ("Oneplus Technology (Shenzhen) Co Ltd", "Oneplus Technolo. Oneplus 6T", 400, 86),
+    ("A-Link Telecom International Co Limited", "A-Link Telecom I. Cubot X18 Plus", 200, 86),
+    ("A-Link Telecom International Co Limited", "A-Link Telecom I. Cubot Note Plus", 100, 86),
+    ("Motorola Mobility Llc", "Motorola Mobilit. Moto G6", 300, 35),
+    ("Hmd Global Oy", "Hmd Global Oy Nokia 5.1", 250, 35),
+    ("Hmd Global Oy", "Hmd Global Oy Nokia 3310 3G", 150, 35),
+    ("Lg Electronics Inc", "Lg Electronics In. Lg G7 Thinq", 250, 35),
+    ("Asustek", "Asustek Asus Zenfone Max Pro M1", 150, 35),
+    ("Google", "Google Pixel 2", 150, 35),
+    ("Zte", "Zte Blade A7", 150, 86),
+    ("Tcl Communication Ltd", "Tcl Communication. Alcatel 1X", 200, 35),
+    ("Blackberry", "Blackberry Key2", 50, 35),
+    ("Quectel Wireless Solutions Co Ltd", "Quectel Wireless. Quectel Ec25-E", 600, 86),
+    ("Sierra Wireless", "Sierra Wireless Em7455", 64, 35),
+    ("undefined", "undefined", UNDEFINED_HANDSETS, 0),
+)
+EXPONENT_SUFFIXES = pa.array(["E+018", "E+019"])
+UNDEFINED_IMEI_PREFIXES = np.array([35, 35, 35, 35, 86, 86, 86, 1, 99, 1], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What ``generate_xdr`` wrote."""
+
+    path: Path
+    n_records: int
+    n_rows_written: int  # data rows incl. the summary row (header excluded)
+    fmt: str
+    seconds: float
+
+
+# ============================================================================ helpers
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a fast, well-mixing bijection on uint64 (wraps silently)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _salt(seed: int, name: str) -> np.uint64:
+    """A 64-bit key derived from the seed and a purpose name (stable across runs)."""
+    h = zlib.crc32(name.encode()) | (zlib.adler32(name.encode()) << 32)
+    return np.uint64((h ^ (seed * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF)
+
+
+def _hash_uniform(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
+    """Deterministic uniform [0, 1) numbers from integer keys."""
+    h = _mix64(keys.astype(np.uint64) ^ salt)
+    h = _mix64(h + salt)
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+
+
+def _permute(x: np.ndarray, domain: int, salt: np.uint64) -> np.ndarray:
+    """A keyed bijection of [0, domain): 4-round Feistel network plus cycle walking."""
+    half = max(1, math.ceil(math.ceil(math.log2(max(domain, 2))) / 2))
+    mask = np.uint64((1 << half) - 1)
+    keys = [
+        _mix64(np.array([(int(salt) + r) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
+        for r in range(4)
+    ]
+
+    def feistel(v: np.ndarray) -> np.ndarray:
+        left, right = v >> np.uint64(half), v & mask
+        for key in keys:
+            left, right = right, left ^ (_mix64(right ^ key) & mask)
+        return (left << np.uint64(half)) | right
+
+    y = feistel(x.astype(np.uint64))
+    bad = np.flatnonzero(y >= np.uint64(domain))
+    while bad.size:
+        y[bad] = feistel(y[bad])
+        bad = bad[y[bad] >= np.uint64(domain)]
+    return y.astype(np.int64)
+
+
+def _near(u: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Uniforms correlated with the uniforms ``u``: u + U(-spread, spread), folded into [0, 1].
+
+    Folding (reflecting at 0 and 1) a uniform plus symmetric noise keeps it exactly uniform,
+    so the marginal distribution of whatever is derived from it does not change.
+    """
+    y = np.abs(u + spread * (2.0 * rng.random(u.size) - 1.0))
+    return np.where(y > 1.0, 2.0 - y, y)
+
+
+def _arrow(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """A numeric numpy array (int64/float64) as Arrow, NULL where ``mask``.
+
+    Built from buffers: cheaper than ``pa.array`` and it does not import pandas.
+    """
+    values = np.ascontiguousarray(values)
+    arrow_type = pa.from_numpy_dtype(values.dtype)
+    if mask is None or not mask.any():
+        return pa.Array.from_buffers(arrow_type, values.size, [None, pa.py_buffer(values)])
+    validity = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    buffers = [validity, pa.py_buffer(values)]
+    return pa.Array.from_buffers(arrow_type, values.size, buffers, null_count=int(mask.sum()))
+
+
+def _quantile_map(u: np.ndarray, knots: Knots) -> np.ndarray:
+    """Map uniforms through a quantile curve, interpolating in log1p space; int64 out."""
+    ku = np.array([k[0] for k in knots], dtype=np.float64)
+    kv = np.log1p(np.array([k[1] for k in knots], dtype=np.float64))
+    return np.floor(np.expm1(np.interp(u, ku, kv))).astype(np.int64)
+
+
+def _lognormal_rank_cdf(sigma: float, points: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Tabulated CDF over ranks t in [0, 1] whose weight is exp(sigma * z_(1-t)).
+
+    Rank 0 is the heaviest. Returns (cdf, t) for ``np.interp(u, cdf, t)`` sampling.
+    """
+    t = np.concatenate(([0.0], np.logspace(-14, 0, points)))
+    mids = np.sqrt(t[1:] * t[:-1])
+    mids[0] = t[1] / 2
+    inv = statistics.NormalDist().inv_cdf
+    weights = np.exp(sigma * np.array([inv(1.0 - m) for m in mids]))
+    cdf = np.concatenate(([0.0], np.cumsum(weights * np.diff(t))))
+    return cdf / cdf[-1], t
+
+
+def _sample_ranks(u: np.ndarray, table: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    """Draw ranks in [0, size) with the lognormal weights of ``table``."""
+    cdf, t = table
+    return np.minimum((np.interp(u, cdf, t) * size).astype(np.int64), size - 1)
+
+
+# ============================================================================ the model
+
+
+@dataclass(frozen=True)
+class _TimeModel:
+    """Tables for the (start, duration) sampler; see the module docstring."""
+
+    d_grid: np.ndarray  # duration (ms), increasing
+    g_grid: np.ndarray  # cumulative selection weight of durations up to d_grid
+    start_cdf: np.ndarray
+    start_grid: np.ndarray  # start (ms since EPOCH) at start_cdf
+
+    @classmethod
+    def build(cls) -> _TimeModel:
+        """Tabulate the duration curve and the implied start-time distribution."""
+        ku = np.array([k[0] for k in DURATION_QUANTILES])
+        kd = np.array([k[1] for k in DURATION_QUANTILES]) * 1000.0
+        u_grid = np.unique(np.concatenate((np.linspace(0.0, 1.0, 20_001), ku)))
+        d_grid = np.interp(u_grid, ku, kd)
+        # P(selected | D) is proportional to the length of the allowed start interval.
+        span = np.minimum(WINDOW_END_MS - WINDOW_START_MS + d_grid, END_LIMIT_MS - WINDOW_START_MS)
+        g = 1.0 / span
+        g_grid = np.concatenate(([0.0], np.cumsum((g[1:] + g[:-1]) / 2 * np.diff(u_grid))))
+        # A start s admits durations in [WINDOW_START - s, END_LIMIT - s].
+        start_grid = np.linspace(WINDOW_START_MS - d_grid[-1], WINDOW_END_MS, 40_001)
+        density = np.interp(END_LIMIT_MS - start_grid, d_grid, g_grid) - np.interp(
+            WINDOW_START_MS - start_grid, d_grid, g_grid
+        )
+        density = np.maximum(density, 0.0) + 1e-9 * density.max()
+        cdf = np.concatenate(([0.0], np.cumsum((density[1:] + density[:-1]) / 2)))
+        return cls(d_grid, g_grid, cdf / cdf[-1], start_grid)
+
+    def sample(self, p: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start (ms since EPOCH) at start-quantiles p, then duration (ms) given start."""
+        start = np.rint(np.interp(p, self.start_cdf, self.start_grid)).astype(np.int64)
+        lo = np.interp(WINDOW_START_MS - start, self.d_grid, self.g_grid)
+        hi = np.interp(END_LIMIT_MS - start, self.d_grid, self.g_grid)
+        duration = np.rint(np.interp(lo + v * (hi - lo), self.g_grid, self.d_grid)).astype(np.int64)
+        return start, np.maximum(duration, int(self.d_grid[0]))
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Everything a block needs besides its own RNG stream (read-only, thread-safe)."""
+
+    n_records: int
+    seed: int
+    n_customers: int
+    msisdn_domain: int
+    time: _TimeModel
+    customer_cdf: tuple[np.ndarray, np.ndarray]
+    cell_cdf: tuple[np.ndarray, np.ndarray]
+    handset_cum: np.ndarray
+    handset_prefix: np.ndarray
+    bearer_cum: np.ndarray
+    bearer_base: np.ndarray
+    bearer_exp: np.ndarray
+    bearer_step: int
+    null_p: dict[str, float]
+    salts: dict[str, np.uint64]
+    # string pools for the text columns (taken by index)
+    minute_offset: int
+    minute_pool: pa.Array = field(repr=False)
+    cell_pool: pa.Array = field(repr=False)
+    cell_numeric: np.ndarray = field(repr=False)  # xlsx numeric value, or NaN for text
+    manufacturer_pool: pa.Array = field(repr=False)
+    type_pool: pa.Array = field(repr=False)
+
+    @classmethod
+    def build(cls, n_records: int, seed: int) -> _Model:
+        """Derive the tables for ``n_records`` records and ``seed``."""
+        salts = {
+            name: _salt(seed, name)
+            for name in (
+                "msisdn", "msisdn_form", "imsi", "imsi_form", "imei", "handset",
+                "undefined_imei", "home_cell", "cell_name", "cell_form", "bearer_node",
+                "bearer_jitter",
+            )
+        }  # fmt: skip
+        n_customers = max(1, round(CUSTOMER_POOL_RATIO * n_records))
+        not_a = REFERENCE_RECORDS - NULLS_BEARER
+        null_p = {
+            "bearer": NULLS_BEARER / REFERENCE_RECORDS,
+            "a_msisdn": NULLS_BEARER_AND_MSISDN / NULLS_BEARER,
+            "a_ids": NULLS_BEARER_AND_IDS / NULLS_BEARER,
+            "msisdn": NULLS_MSISDN_ONLY / not_a,
+            "imei": NULLS_IMEI_ONLY / not_a,
+            "imsi": NULLS_IMSI_ONLY / not_a,
+            "location": NULLS_LOCATION_ONLY / not_a,
+            "rtt_both": NULLS_RTT_BOTH / REFERENCE_RECORDS,
+            "rtt_dl": NULLS_RTT_DL_ONLY / REFERENCE_RECORDS,
+            "dl_tp": NULLS_DL_TP / REFERENCE_RECORDS,
+            "ul_tp": NULLS_UL_TP / REFERENCE_RECORDS,
+            "vol_dl": 1 / REFERENCE_RECORDS,
+            "vol_ul": 1 / REFERENCE_RECORDS,
+        }
+        rows = np.array([h[2] for h in HANDSETS], dtype=np.float64)
+        nodes = np.array([b[2] for b in BEARER_NODES])
+        minute_offset, minute_pool = _minute_pool()
+        cell_pool, cell_numeric = _cell_pool(salts)
+        return cls(
+            n_records=n_records,
+            seed=seed,
+            n_customers=n_customers,
+            msisdn_domain=MSISDN_BLOCK * math.ceil(n_customers / MSISDN_BLOCK),
+            time=_TimeModel.build(),
+            customer_cdf=_lognormal_rank_cdf(CUSTOMER_SIGMA),
+            cell_cdf=_lognormal_rank_cdf(CELL_SIGMA),
+            handset_cum=np.cumsum(rows) / rows.sum(),
+            handset_prefix=np.array([h[3] for h in HANDSETS], dtype=np.int64),
+            bearer_cum=np.cumsum(nodes) / nodes.sum(),
+            bearer_base=np.array([b[0] for b in BEARER_NODES], dtype=np.int64)
+            + (_hash_uniform(np.arange(len(BEARER_NODES)), salts["bearer_node"]) * 1e7).astype(
+                np.int64
+            ),
+            bearer_exp=np.array([b[1] for b in BEARER_NODES], dtype=np.int64),
+            bearer_step=max(1, BEARER_SPAN // n_records),
+            null_p=null_p,
+            salts=salts,
+            minute_pool=minute_pool,
+            minute_offset=minute_offset,
+            cell_pool=cell_pool,
+            cell_numeric=cell_numeric,
+            manufacturer_pool=pa.array([h[0] for h in HANDSETS]),
+            type_pool=pa.array([h[1] for h in HANDSETS]),
+        )
+
+
+def _minute_pool() -> tuple[int, pa.Array]:
+    """``M/D/YYYY H:MM`` text for every minute a Start or End can fall in."""
+    first = (WINDOW_START_MS - int(DURATION_QUANTILES[-1][1] * 1000)) // 60_000 - 1
+    last = END_LIMIT_MS // 60_000 + 1
+    minutes = np.arange(first, last + 1, dtype=np.int64)
+    stamps = np.datetime64(EPOCH, "m") + minutes.astype("timedelta64[m]")
+    days = stamps.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    month = (months - days.astype("datetime64[Y]").astype("datetime64[M]")).astype(int) + 1
+    day = (days - months).astype(int) + 1
+    year = days.astype("datetime64[Y]").astype(int) + 1970
+    minute_of_day = (stamps - days).astype(int)
+    parts = [
+        pc.cast(_arrow(month), pa.string()),
+        pc.cast(_arrow(day), pa.string()),
+        pc.binary_join_element_wise(
+            pc.cast(_arrow(year), pa.string()),
+            pc.cast(_arrow(minute_of_day // 60), pa.string()),
+            " ",
+        ),
+    ]
+    date_hour = pc.binary_join_element_wise(*parts, "/")
+    mins = pc.utf8_lpad(pc.cast(_arrow(minute_of_day % 60), pa.string()), 2, "0")
+    return int(first), pc.binary_join_element_wise(date_hour, mins, ":")
+
+
+def _cell_pool(salts: dict[str, np.uint64]) -> tuple[pa.Array, np.ndarray]:
+    """Names of the location cells by rank, plus their xlsx numeric value (or NaN).
+
+    Mostly ``D42335A``-style codes, some ``CELL_208_20_520025_1`` and some Excel-mangled
+    ``9.16456699548519E+015`` numbers (numeric cells in the xlsx).
+    """
+    rank = np.arange(CELL_POOL, dtype=np.int64)
+    code = _permute(rank, 900_000, salts["cell_name"])
+    form = _hash_uniform(rank, salts["cell_form"])
+    letters = np.array(list("DLT"))[code // 300_000]
+    sectors = np.array(list("ABC"))[(code // 100_000) % 3]
+    digits = np.char.zfill((code % 100_000).astype("U5"), 5)
+    names = np.char.add(np.char.add(letters, digits), sectors)
+    cell = np.char.add(
+        np.char.add("CELL_208_20_", (520_000 + code % 480_000).astype("U6")),
+        np.char.add("_", (1 + code % 3).astype("U1")),
+    )
+    mantissa = 916_456_000_000_000 + code * 1_111
+    mangled = np.char.add(
+        np.char.add("9.", np.char.zfill((mantissa % 10**14).astype("U14"), 14)), "E+015"
+    )
+    is_cell = form < 0.05
+    is_mangled = (form >= 0.05) & (form < 0.08)
+    names = np.where(is_cell, cell, np.where(is_mangled, mangled, names))
+    numeric = np.where(is_mangled, mantissa.astype(np.float64) * 10.0, np.nan)
+    return pa.array(names.tolist()), numeric
+
+
+# ============================================================================ a block
+
+
+@dataclass
+class _Block:
+    """One block of generated records, column-wise."""
+
+    start: int  # global index of the first record
+    ints: dict[str, np.ndarray]  # int64 values (meaningless where null)
+    nulls: dict[str, np.ndarray]  # bool null masks (absent = never null)
+    start_ms: np.ndarray
+    end_ms: np.ndarray
+    bearer_mantissa: np.ndarray
+    bearer_exp: np.ndarray
+    cell: np.ndarray
+    handset: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of records."""
+        return int(self.start_ms.size)
+
+    def app_sums(self) -> dict[str, int]:
+        """Exact per-application byte sums (for the summary row)."""
+        return {c: int(self.ints[c].sum()) for c in APP_COLUMNS}
+
+
+def _block_rng(model: _Model, block: int) -> np.random.Generator:
+    """The block's own RNG stream (depends on seed and block index only)."""
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence([model.seed, 0x58_44_52, block]))
+    )
+
+
+def _generate_block(model: _Model, block: int) -> _Block:
+    """Generate records [block * BLOCK_SIZE, ...) of the file."""
+    first = block * BLOCK_SIZE
+    m = min(BLOCK_SIZE, model.n_records - first)
+    rng = _block_rng(model, block)
+    index = np.arange(first, first + m, dtype=np.int64)
+    ints: dict[str, np.ndarray] = {}
+    nulls = _id_nulls(model.null_p, rng.random(m), rng.random(m))
+    # stratified start quantiles keep the whole file sorted by Start
+    start, duration = model.time.sample((index + rng.random(m)) / model.n_records, rng.random(m))
+    end = start + duration
+    ints["Start ms"] = start % 1000
+    ints["End ms"] = end % 1000
+    ints["Dur. (ms)"] = duration // 1000
+    ints["Dur. (ms).1"] = duration
+    handset, cell = _customer_columns(model, rng, ints)
+    mantissa, exponent = _bearer(model, index, rng)
+    _rtt_and_throughput(rng, model.null_p, ints, nulls)
+    _sparse_measures(rng, ints, nulls, duration)
+    _tp_buckets(rng, model.null_p, ints, nulls)
+    _app_bytes(rng, ints)
+    return _Block(first, ints, nulls, start, end, mantissa, exponent, cell, handset)
+
+
+def _customer_columns(
+    model: _Model, rng: np.random.Generator, ints: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw each record's customer; fill MSISDN/IMSI/IMEI; return (handset, cell) indexes.
+
+    Handset and home cell are functions of the customer; a record is in its customer's
+    home cell with probability ``HOME_CELL_SHARE``, else in a cell drawn by cell weight.
+    """
+    m = ints["Start ms"].size
+    customer = _sample_ranks(rng.random(m), model.customer_cdf, model.n_customers)
+    ints["MSISDN/Number"] = _msisdn(model, customer)
+    ints["IMSI"] = _imsi(model, customer)
+    pick = _hash_uniform(customer, model.salts["handset"])
+    handset = np.minimum(np.searchsorted(model.handset_cum, pick, side="right"), len(HANDSETS) - 1)
+    ints["IMEI"] = _imei(model, customer, handset)
+    home_pick = _hash_uniform(customer, model.salts["home_cell"])
+    home = _sample_ranks(home_pick, model.cell_cdf, CELL_POOL)
+    roaming = _sample_ranks(rng.random(m), model.cell_cdf, CELL_POOL)
+    return handset, np.where(rng.random(m) < HOME_CELL_SHARE, home, roaming)
+
+
+def _app_bytes(rng: np.random.Generator, ints: dict[str, np.ndarray]) -> None:
+    """i.i.d. uniform per-application bytes and the two totals (exact identities)."""
+    m = ints["Start ms"].size
+    for col in APP_COLUMNS:
+        low, high = APP_RANGES[col]
+        ints[col] = rng.integers(low, high + 1, size=m, dtype=np.int64)
+    ints["Total UL (Bytes)"] = np.sum([ints[c] for c in TOTAL_UL_PARTS], axis=0)
+    ints["Total DL (Bytes)"] = np.sum([ints[c] for c in TOTAL_DL_PARTS], axis=0)
+
+
+def _id_nulls(p: dict[str, float], ua: np.ndarray, ub: np.ndarray) -> dict[str, np.ndarray]:
+    """Null masks of the id, location and handset columns from two uniforms per record."""
+    group_a = ua < p["bearer"]
+    within = ua / p["bearer"]  # uniform inside the null-Bearer group
+    other = ~group_a
+    ids = (group_a & (within < p["a_ids"])) | (other & (ub < p["imei"]))
+    location_from = p["msisdn"]
+    return {
+        "Bearer Id": group_a,
+        "MSISDN/Number": (group_a & (within < p["a_msisdn"])) | (other & (ub < p["msisdn"])),
+        "IMSI": (group_a & (within < p["a_ids"])) | (other & (ub < p["imsi"])),
+        "IMEI": ids,
+        "Handset Manufacturer": ids,
+        "Handset Type": ids,
+        "Last Location Name": group_a
+        | (other & (ub >= location_from) & (ub < location_from + p["location"])),
+    }
+
+
+def _msisdn(model: _Model, customer: np.ndarray) -> np.ndarray:
+    """MSISDN of each customer: 336/337xxxxxxxx, a few odd 13-15 digit numbers."""
+    v = _permute(customer, model.msisdn_domain, model.salts["msisdn"])
+    out = 33_600_000_000 + v
+    form = _hash_uniform(customer, model.salts["msisdn_form"])
+    edge = 0.0
+    for share, base in ODD_MSISDNS:
+        sel = (form >= edge) & (form < edge + share)
+        out[sel] = base + v[sel]
+        edge += share
+    return out
+
+
+def _imsi(model: _Model, customer: np.ndarray) -> np.ndarray:
+    """IMSI of each customer: 20820 + 10-digit MSIN (skewed to 1.0e9-1.95e9), some 204/214."""
+    v = _permute(customer, 1_000_000_000, model.salts["imsi"])
+    msin = np.where(v < 950_000_000, v + 1_000_000_000, v - 650_000_000)
+    out = HOME_IMSI + msin
+    form = _hash_uniform(customer, model.salts["imsi_form"])
+    edge = 0.0
+    for share, base in FOREIGN_IMSIS:
+        sel = (form >= edge) & (form < edge + share)
+        out[sel] = base + msin[sel]
+        edge += share
+    return out
+
+
+def _imei(model: _Model, customer: np.ndarray, handset: np.ndarray) -> np.ndarray:
+    """IMEI (14 digits, prefix from the handset's vendor) of each customer."""
+    prefix = model.handset_prefix[handset]
+    undefined = prefix == 0
+    pick = (
+        _hash_uniform(customer, model.salts["undefined_imei"]) * UNDEFINED_IMEI_PREFIXES.size
+    ).astype(np.int64)
+    prefix = np.where(undefined, UNDEFINED_IMEI_PREFIXES[pick], prefix)
+    return prefix * 10**12 + _permute(customer, 10**12, model.salts["imei"])
+
+
+def _bearer(
+    model: _Model, index: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bearer Id as (15-digit mantissa, exponent), a function of a bearer key.
+
+    The key is the record's index, or for ~10% of records a nearby record's index.
+    """
+    m = index.size
+    repeat = rng.random(m) < BEARER_REPEAT_SHARE
+    lag = rng.integers(1, BEARER_REPEAT_LAG + 1, size=m, dtype=np.int64)
+    back = index - lag
+    other = np.where(back >= 0, back, np.minimum(index + lag, model.n_records - 1))
+    key = np.where(repeat, other, index)
+    node = np.searchsorted(
+        model.bearer_cum, _hash_uniform(key, model.salts["bearer_node"]), side="right"
+    )
+    node = np.minimum(node, len(BEARER_NODES) - 1)
+    step = model.bearer_step
+    jitter = (_hash_uniform(key, model.salts["bearer_jitter"]) * step).astype(np.int64)
+    return model.bearer_base[node] + step * key + jitter, model.bearer_exp[node]
+
+
+def _rtt_and_throughput(
+    rng: np.random.Generator,
+    p: dict[str, float],
+    ints: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+) -> None:
+    """Average RTT and bearer throughput, each UL value correlated with its DL value."""
+    m = next(iter(ints.values())).size
+    r = rng.random(m)
+    nulls["Avg RTT UL (ms)"] = r < p["rtt_both"]
+    nulls["Avg RTT DL (ms)"] = r < p["rtt_both"] + p["rtt_dl"]
+    rtt, tp = rng.random(m), rng.random(m)
+    ints["Avg RTT DL (ms)"] = _quantile_map(rtt, RTT_DL)
+    ints["Avg RTT UL (ms)"] = _quantile_map(_near(rtt, 0.4, rng), RTT_UL)
+    ints["Avg Bearer TP DL (kbps)"] = _quantile_map(tp, TP_DL)
+    ints["Avg Bearer TP UL (kbps)"] = _quantile_map(_near(tp, 0.3, rng), TP_UL)
+
+
+def _sparse_measures(
+    rng: np.random.Generator,
+    ints: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+    duration_ms: np.ndarray,
+) -> None:
+    """TCP, HTTP, activity and "Nb of sec" columns, driven by one activity level.
+
+    Activity durations are capped at the session's duration, "Nb of sec" at its seconds.
+    """
+    activity = rng.random(duration_ms.size)
+    seconds = duration_ms // 1000
+    for col in SPARSE_COLUMNS:
+        score = _near(activity, col.spread, rng)
+        p_null = col.nulls / REFERENCE_RECORDS
+        if p_null > 0:
+            nulls[col.name] = score < p_null
+        u = np.clip((score - p_null) / (1.0 - p_null), 0.0, 1.0)
+        values = _quantile_map(u, col.knots)
+        if col.name.startswith("Activity"):
+            values = np.minimum(values, duration_ms)
+        elif col.name.startswith("Nb of sec"):
+            values = np.minimum(values, seconds)
+        ints[col.name] = values
+
+
+def _tp_buckets(
+    rng: np.random.Generator,
+    p: dict[str, float],
+    ints: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+) -> None:
+    """Integer throughput-bucket percentages summing to about 100 per direction."""
+    m = next(iter(ints.values())).size
+    for names, low_knots, rest, key, vol in (
+        (DL_TP_COLUMNS, DL_TP_LOW, DL_TP_REST, "dl_tp", "Nb of sec with Vol DL < 6250B"),
+        (UL_TP_COLUMNS, UL_TP_LOW, UL_TP_REST, "ul_tp", "Nb of sec with Vol UL < 1250B"),
+    ):
+        low = _quantile_map(rng.random(m), low_knots)
+        share = rng.exponential(size=(3, m)) * np.array(rest)[:, None]
+        share /= share.sum(axis=0)
+        remainder = 100 - low
+        ints[names[0]] = low
+        for name, s in zip(names[1:], share, strict=True):
+            ints[name] = np.floor(remainder * s).astype(np.int64)
+        r = rng.random(m)
+        missing = r < p[key]
+        for name in names:
+            nulls[name] = missing
+        nulls[vol] = r < p[key] + p["vol_dl" if key == "dl_tp" else "vol_ul"]
+
+
+# ============================================================================ formatting
+
+
+def _bearer_text(block: _Block) -> pa.Array:
+    """``1.31144834608449E+019``: 15 significant digits, 14 decimals, 3-digit exponent."""
+    digits = pc.cast(_arrow(block.bearer_mantissa, block.nulls["Bearer Id"]), pa.string())
+    dotted = pc.utf8_replace_slice(digits, start=1, stop=1, replacement=".")
+    suffix = EXPONENT_SUFFIXES.take(_arrow(block.bearer_exp - 18))
+    return pc.binary_join_element_wise(dotted, suffix, "")
+
+
+def _bearer_float(block: _Block) -> np.ndarray:
+    """``Bearer Id`` as pandas reads the text (mantissa * 10**(e-14) is correctly rounded)."""
+    value = block.bearer_mantissa.astype(np.float64) * np.where(block.bearer_exp == 19, 1e5, 1e4)
+    return np.where(block.nulls["Bearer Id"], np.nan, value)
+
+
+def _text_columns(model: _Model, block: _Block) -> dict[str, pa.Array]:
+    """Start, End, Last Location Name and handset columns as strings (NULL = blank)."""
+    start_idx = _arrow(block.start_ms // 60_000 - model.minute_offset)
+    end_idx = _arrow(block.end_ms // 60_000 - model.minute_offset)
+    cell = _arrow(block.cell, block.nulls["Last Location Name"])
+    handset = _arrow(block.handset, block.nulls["Handset Type"])
+    return {
+        "Start": model.minute_pool.take(start_idx),
+        "End": model.minute_pool.take(end_idx),
+        "Last Location Name": model.cell_pool.take(cell),
+        "Handset Manufacturer": model.manufacturer_pool.take(handset),
+        "Handset Type": model.type_pool.take(handset),
+    }
+
+
+def _csv_text(model: _Model, block: _Block) -> bytearray:
+    """The block's CSV rows, each *preceded* by a newline (so the file never ends in one)."""
+    text = _text_columns(model, block)
+    text["Bearer Id"] = _bearer_text(block)
+    columns = [
+        text[name] if name in text else _arrow(block.ints[name], block.nulls.get(name))
+        for name in RAW_NAMES
+    ]
+    table = pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
+    sink = pa.BufferOutputStream()
+    options = pcsv.WriteOptions(
+        include_header=False, quoting_style="none", eol="\n", batch_size=CSV_BATCH
+    )
+    pcsv.write_csv(table, sink, options)
+    rows = sink.getvalue()  # every row ends with "\n"
+    out = bytearray(rows.size)
+    out[0:1] = b"\n"
+    out[1:] = memoryview(rows)[:-1]
+    return out
+
+
+def _arrow_table(model: _Model, block: _Block) -> pa.Table:
+    """The block as pandas would read it back: float64 numerics, string text columns."""
+    text = _text_columns(model, block)
+    columns: list[pa.Array] = []
+    for name in RAW_NAMES:
+        if name in text:
+            columns.append(text[name])
+        elif name == "Bearer Id":
+            columns.append(_arrow(_bearer_float(block), block.nulls["Bearer Id"]))
+        else:
+            columns.append(_arrow(block.ints[name].astype(np.float64), block.nulls.get(name)))
+    return pa.Table.from_arrays(columns, schema=_parquet_schema())
+
+
+def _parquet_schema() -> pa.Schema:
+    """pandas-style schema: ``Dur. (ms).1``, float64 numerics, string text."""
+    text = {c.raw_name for c in RAW_COLUMNS if c.kind in ("text", "timestamp")}
+    return pa.schema([pa.field(n, pa.string() if n in text else pa.float64()) for n in RAW_NAMES])
+
+
+def _summary_means(sums: dict[str, int], n_records: int) -> dict[str, float]:
+    """Exact column means (correctly rounded to float)."""
+    return {c: float(Fraction(sums[c], n_records)) for c in APP_COLUMNS}
+
+
+def _format_mean(value: float) -> str:
+    """A mean as Excel/pandas print it: up to 15 significant digits, no exponent."""
+    return np.format_float_positional(float(f"{value:.15g}"), trim="-")
+
+
+def _summary_csv(means: dict[str, float]) -> bytes:
+    """The trailing summary row: only the 14 app columns, holding their means."""
+    fields = [_format_mean(means[name]) if name in means else "" for name in RAW_NAMES]
+    return ("\n" + ",".join(fields)).encode()
+
+
+def _gzip_member(data: bytes | bytearray) -> bytes:
+    """``data`` as one complete gzip member (mtime 0, so reproducible)."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    return compressor.compress(data) + compressor.flush()
+
+
+# ============================================================================ block tasks
+
+
+def _csv_task(
+    model: _Model, block: int, compress: bool
+) -> tuple[bytes | bytearray, dict[str, int]]:
+    """One block as CSV text (or a gzip member of it) plus its app byte sums."""
+    records = _generate_block(model, block)
+    data = _csv_text(model, records)
+    return (_gzip_member(data) if compress else data), records.app_sums()
+
+
+def _parquet_task(model: _Model, block: int, compress: bool) -> tuple[pa.Table, dict[str, int]]:
+    """One block as a pandas-style Arrow table plus its app byte sums."""
+    del compress  # Parquet compression is the writer's
+    records = _generate_block(model, block)
+    return _arrow_table(model, records), records.app_sums()
+
+
+TASKS: dict[str, Callable[[_Model, int, bool], tuple[object, dict[str, int]]]] = {
+    "csv": _csv_task,
+    "parquet": _parquet_task,
+}
+_SUMS = struct.Struct(f"<Q{len(APP_COLUMNS)}q")  # payload length, then the app sums
+
+
+def _blocks(model: _Model) -> int:
+    """Number of blocks in the file."""
+    return math.ceil(model.n_records / BLOCK_SIZE)
+
+
+def _encode(payload: object) -> bytes | bytearray:
+    """Bytes of a task payload (CSV bytes as they are, tables as an Arrow IPC stream)."""
+    if isinstance(payload, bytes | bytearray):
+        return payload
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, payload.schema) as stream:
+        stream.write_table(payload)
+    return sink.getvalue().to_pybytes()
+
+
+def _decode(kind: str, data: bytes) -> object:
+    """Inverse of ``_encode``."""
+    return data if kind == "csv" else pa.ipc.open_stream(data).read_all()
+
+
+#: Blocks this process computes per blocks each helper computes, by (kind, compress).
+#: This process also writes the file: cheap for gzip members, dear for Parquet.
+SHARES: dict[tuple[str, bool], tuple[int, int]] = {
+    ("csv", False): (2, 3),
+    ("csv", True): (1, 1),
+    ("parquet", False): (0, 1),
+}
+
+
+def _schedule(lanes: int, kind: str, compress: bool) -> tuple[int, ...]:
+    """Which process (0 = this one, 1.. = helpers) computes each block of a repeating cycle."""
+    if lanes == 1:
+        return (0,)
+    own, each = SHARES[kind, compress]
+    cycle: list[int] = []
+    for i in range(max(own, each)):
+        cycle += ([0] if i < own else []) + (list(range(1, lanes)) if i < each else [])
+    return tuple(cycle)
+
+
+def _helper_main(argv: list[str]) -> int:
+    """Helper process: compute the blocks ``_schedule`` gives ``lane``, stream them out.
+
+    argv: n_records seed kind compress lane lanes. Each block is written to stdout as the
+    ``_SUMS`` header followed by the payload.
+    """
+    n_records, seed, kind, compress, lane, lanes = argv
+    model = _Model.build(int(n_records), int(seed))
+    cycle = _schedule(int(lanes), kind, compress == "1")
+    out = sys.stdout.buffer
+    for b in range(_blocks(model)):
+        if cycle[b % len(cycle)] != int(lane):
+            continue
+        payload, sums = TASKS[kind](model, b, compress == "1")
+        data = _encode(payload)
+        out.write(_SUMS.pack(len(data), *(sums[c] for c in APP_COLUMNS)))
+        out.write(data)
+        out.flush()
+    return 0
+
+
+@dataclass
+class _Helper:
+    """A running helper process and the file its stderr goes to."""
+
+    process: Popen[bytes]
+    errors: BinaryIO  # a file, not a pipe: a chatty helper can never block on it
+
+    def receive(self, kind: str) -> tuple[object, dict[str, int]]:
+        """Read the helper's next block result."""
+        header = self.process.stdout.read(_SUMS.size)
+        if len(header) < _SUMS.size:
+            self.process.wait()
+            self.errors.seek(0)
+            lines = self.errors.read().decode(errors="replace").strip().splitlines()
+            reason = lines[-1] if lines else f"exit code {self.process.returncode}"
+            raise RuntimeError(f"generator helper process failed: {reason}")
+        size, *sums = _SUMS.unpack(header)
+        payload = _decode(kind, self.process.stdout.read(size))
+        return payload, dict(zip(APP_COLUMNS, sums, strict=True))
+
+    def stop(self) -> None:
+        """Kill the helper if it still runs and release its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+def _start_helper(model: _Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
+    """Launch a helper with ``python -c`` (independent of the caller's ``__main__``)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
+    code = (
+        "import sys; from xdr_warehouse.generate import _helper_main; "
+        "sys.exit(_helper_main(sys.argv[1:]))"
+    )
+    args = [str(model.n_records), str(model.seed), kind, str(int(compress)), str(lane), str(lanes)]
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - _Helper.stop closes it
+    try:
+        process = Popen([sys.executable, "-c", code, *args], stdout=PIPE, stderr=errors, env=env)
+    except BaseException:
+        errors.close()
+        raise
+    return _Helper(process, errors)
+
+
+def _map_blocks(
+    model: _Model, kind: str, compress: bool = False
+) -> Iterator[tuple[object, dict[str, int]]]:
+    """(payload, app sums) for every block, in order.
+
+    Large files share the blocks between this process and ``WORKERS - 1`` helper
+    processes (see ``_schedule``; generation is partly GIL-bound, so threads would not
+    help). Where a block is computed does not change its bytes.
+    """
+    n_blocks = _blocks(model)
+    lanes = WORKERS if n_blocks >= PARALLEL_MIN_BLOCKS else 1
+    cycle = _schedule(lanes, kind, compress)
+    helpers: list[_Helper] = []
+    try:
+        for lane in range(1, lanes):
+            helpers.append(_start_helper(model, kind, compress, lane, lanes))
+        for b in range(n_blocks):
+            lane = cycle[b % len(cycle)]
+            yield helpers[lane - 1].receive(kind) if lane else TASKS[kind](model, b, compress)
+    finally:
+        for helper in helpers:
+            helper.stop()
+
+
+def _add_sums(total: dict[str, int], part: dict[str, int]) -> None:
+    """Accumulate per-application byte sums."""
+    for column, value in part.items():
+        total[column] += value
+
+
+# ============================================================================ writers
+
+
+def _write_csv(model: _Model, out: BinaryIO, summary_row: bool, compress: bool) -> int:
+    """Header, rows and summary row. Compressed output is one gzip member per block."""
+    wrap = _gzip_member if compress else bytes
+    out.write(wrap(",".join(RAW_CSV_HEADER).encode()))
+    sums = dict.fromkeys(APP_COLUMNS, 0)
+    for data, block_sums in _map_blocks(model, "csv", compress):
+        out.write(data)
+        _add_sums(sums, block_sums)
+    if summary_row:
+        out.write(wrap(_summary_csv(_summary_means(sums, model.n_records))))
+    return model.n_records + int(summary_row)
+
+
+def _write_parquet(model: _Model, path: Path, summary_row: bool, chunk_size: int) -> int:
+    """Row groups of ``chunk_size`` records (rounded to whole blocks), then the summary row."""
+    schema = _parquet_schema()
+    per_group = max(1, round(chunk_size / BLOCK_SIZE))
+    sums = dict.fromkeys(APP_COLUMNS, 0)
+    text = [f.name for f in schema if f.type == pa.string()]
+    with pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=text) as writer:
+        group: list[pa.Table] = []
+        for table, block_sums in _map_blocks(model, "parquet"):
+            group.append(table)
+            _add_sums(sums, block_sums)
+            if len(group) == per_group:
+                writer.write_table(pa.concat_tables(group), row_group_size=per_group * BLOCK_SIZE)
+                group = []
+        if group:
+            writer.write_table(pa.concat_tables(group), row_group_size=per_group * BLOCK_SIZE)
+        if summary_row:
+            means = _summary_means(sums, model.n_records)
+            writer.write_table(
+                pa.Table.from_pydict({n: [means.get(n)] for n in RAW_NAMES}, schema=schema)
+            )
+    return model.n_records + int(summary_row)
+
+
+def _xlsx_columns(model: _Model, block: _Block) -> list[list[object]]:
+    """The block's columns as Python values for openpyxl (NULL = None)."""
+    text = _text_columns(model, block)
+    columns: list[list[object]] = []
+    for name in RAW_NAMES:
+        mask = block.nulls.get(name)
+        if name in ("Start", "End"):
+            ms = block.start_ms if name == "Start" else block.end_ms
+            stamps = np.datetime64(EPOCH, "s") + (ms // 1000).astype("timedelta64[s]")
+            values = stamps.astype(object)
+        elif name == "Last Location Name":  # Excel-mangled ids are numeric cells
+            numeric = model.cell_numeric[block.cell]
+            names = np.array(text[name].to_pylist(), dtype=object)
+            values = np.where(
+                np.isnan(numeric), names, np.nan_to_num(numeric).astype(np.int64).astype(object)
+            )
+        elif name in text:
+            values = np.array(text[name].to_pylist(), dtype=object)
+        elif name == "Bearer Id":
+            values = _bearer_float(block).astype(object)
+        else:
+            values = block.ints[name].astype(object)
+        columns.append((np.where(mask, None, values) if mask is not None else values).tolist())
+    return columns
+
+
+def _write_xlsx(model: _Model, path: Path, summary_row: bool) -> int:
+    """The Excel export (openpyxl write-only), normalised to be byte-reproducible.
+
+    openpyxl only accepts rows, so this one writer appends row by row (small files only).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet1")
+    ws.append(list(RAW_CSV_HEADER))
+    dates = (RAW_NAMES.index("Start"), RAW_NAMES.index("End"))
+    sums = dict.fromkeys(APP_COLUMNS, 0)
+    for b in range(_blocks(model)):
+        block = _generate_block(model, b)
+        for row in zip(*_xlsx_columns(model, block), strict=True):
+            cells = list(row)
+            for i in dates:
+                cells[i] = WriteOnlyCell(ws, value=cells[i])
+                cells[i].number_format = XLSX_DATE_FORMAT
+            ws.append(cells)
+        _add_sums(sums, block.app_sums())
+    if summary_row:
+        means = _summary_means(sums, model.n_records)
+        ws.append([means.get(name) for name in RAW_NAMES])
+    wb.save(path)
+    _normalise_zip(path, datetime(2019, 5, 1))
+    return model.n_records + int(summary_row)
+
+
+def _normalise_zip(path: Path, stamp: datetime) -> None:
+    """Rewrite an xlsx with fixed entry times and core.xml dates (openpyxl stamps "now")."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + iso, data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, data)
+
+
+# ============================================================================ public API
+
+
+def infer_format(path: str | Path) -> str:
+    """The format implied by a file name (``.csv``, ``.csv.gz``, ``.parquet``, ``.xlsx``)."""
+    name = str(path).lower()
+    for fmt in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith("." + fmt):
+            return fmt
+    raise ValueError(f"cannot infer the format of {path!s}: use one of {', '.join(FORMATS)}")
+
+
+def generate_xdr(
+    path: str | Path,
+    n_records: int,
+    seed: int = 42,
+    fmt: str | None = None,
+    chunk_size: int = 1_000_000,
+    summary_row: bool = True,
+) -> GenerationResult:
+    """Write ``n_records`` synthetic xDR records to ``path`` and return what was written.
+
+    The same (n_records, seed, fmt) always gives the same bytes. ``chunk_size`` only sets
+    the Parquet row-group size (rounded to blocks of ``BLOCK_SIZE``). The file appears
+    atomically: it is written to ``path + '.tmp'`` and then renamed.
+    """
+    fmt = fmt or infer_format(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if not 1 <= n_records <= MAX_RECORDS:
+        raise ValueError(f"n_records must be in 1..{MAX_RECORDS:,}, got {n_records}")
+    if fmt == "xlsx" and n_records + int(summary_row) > XLSX_MAX_ROWS:
+        raise ValueError(f"xlsx holds at most {XLSX_MAX_ROWS:,} data rows; use csv or parquet")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    began = time.perf_counter()
+    model = _Model.build(n_records, seed)
+    try:
+        if fmt in ("csv", "csv.gz"):
+            with open(tmp, "wb") as out:
+                rows = _write_csv(model, out, summary_row, compress=fmt == "csv.gz")
+        elif fmt == "parquet":
+            rows = _write_parquet(model, tmp, summary_row, chunk_size)
+        else:
+            rows = _write_xlsx(model, tmp, summary_row)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return GenerationResult(path, n_records, rows, fmt, time.perf_counter() - began)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m xdr_warehouse.generate --records N --out PATH``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m xdr_warehouse.generate", description="Write a synthetic TellCo xDR file."
+    )
+    parser.add_argument("--records", type=int, required=True, help="number of session records")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--out", required=True, help="output file (.csv, .csv.gz, .parquet, .xlsx)")
+    parser.add_argument("--format", choices=FORMATS, help="output format (default: from --out)")
+    parser.add_argument("--chunk-size", type=int, default=1_000_000, help="parquet row-group size")
+    parser.add_argument("--no-summary-row", action="store_true", help="omit the trailing means row")
+    args = parser.parse_args(argv)
+    try:
+        result = generate_xdr(
+            args.out, args.records, args.seed, args.format, args.chunk_size, not args.no_summary_row
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rate = result.n_records / result.seconds if result.seconds > 0 else float("inf")
+    print(
+        f"wrote {result.n_rows_written:,} rows ({result.n_records:,} records + "
+        f"{result.n_rows_written - result.n_records} summary) as {result.fmt} to {result.path} "
+        f"in {result.seconds:.1f} s ({rate:,.0f} records/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
