@@ -74,3 +74,16 @@
         ["other", "other_dl_bytes", "other_ul_bytes"]
     ]) }}
 {% endmacro %}
+
+{#- Unpivot the seven applications' (DL, UL) column pairs of `relation` into rows:
+    application_key, dl_bytes, ul_bytes (DuckDB's multi-column UNPIVOT). -#}
+{% macro unpivot_applications(relation) %}
+    unpivot {{ relation }}
+    on
+        {%- for app in xdr_application_columns() %}
+        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
+        {%- endfor %}
+    into
+        name application_key
+        value dl_bytes, ul_bytes
+{% endmacro %}

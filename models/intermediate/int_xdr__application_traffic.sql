@@ -7,14 +7,7 @@ sessions as (
 ),
 
 unpivoted as (
-    unpivot sessions
-    on
-        {%- for app in xdr_application_columns() %}
-        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
-        {%- endfor %}
-    into
-        name application_key
-        value dl_bytes, ul_bytes
+    {{ unpivot_applications('sessions') }}
 ),
 
 final as (

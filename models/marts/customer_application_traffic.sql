@@ -11,14 +11,7 @@ applications as (
 ),
 
 unpivoted as (
-    unpivot customers
-    on
-        {%- for app in xdr_application_columns() %}
-        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
-        {%- endfor %}
-    into
-        name application_key
-        value dl_bytes, ul_bytes
+    {{ unpivot_applications('customers') }}
 ),
 
 final as (

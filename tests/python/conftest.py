@@ -21,6 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 #: Real sample rows of the export (shared/ lies beside the repository, in CI too).
 REFERENCE = REPO.parent / "shared" / "reference"
 E2E_RECORDS = 20_000
+#: `dbt build` arguments for the chain that loads, quarantines and accounts for
+#: records (staging to customer_engagement, the audit and the quarantine), with
+#: only the tests whose every parent is in it. Clustering is tested elsewhere.
+LOAD_CHAIN = [
+    "--select",
+    "+customer_engagement",
+    "+xdr_load_audit",
+    "+xdr_quarantined_records",
+    "--indirect-selection",
+    "cautious",
+]
 
 
 @contextmanager

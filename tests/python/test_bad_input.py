@@ -15,20 +15,11 @@ from xdr_warehouse import cli
 from xdr_warehouse.columns import RAW_CSV_HEADER
 from xdr_warehouse.generate import generate_xdr
 
-from conftest import REPO, DbtWorkspace, environment, new_workspace
+from conftest import LOAD_CHAIN, REPO, DbtWorkspace, environment, new_workspace
 
 pytestmark = pytest.mark.slow
 
 N_RECORDS = 300
-#: The models that load, quarantine and account for records.
-SELECT = [
-    "--select",
-    "+customer_engagement",
-    "+xdr_load_audit",
-    "+xdr_quarantined_records",
-    "--indirect-selection",
-    "cautious",
-]
 ENGAGEMENT = (
     "select msisdn, session_count, total_duration_ms, total_traffic_bytes"
     " from marts.customer_engagement order by msisdn"
@@ -71,7 +62,7 @@ def with_field(line: str, column: int, value: str) -> str:
     return ",".join(fields)
 
 
-def build(ws: DbtWorkspace, xdr_path: Path | str, select: list[str] = SELECT) -> None:
+def build(ws: DbtWorkspace, xdr_path: Path | str, select: list[str] = LOAD_CHAIN) -> None:
     result = ws.dbt(["build", *select], xdr_path)
     assert result.success, result.exception
 
@@ -131,7 +122,7 @@ def test_missing_or_misspelled_column_names_file_and_column(
     assert not workspace.build_db.exists()
 
     # Plain `dbt build` stops at the first model with the same message.
-    result = workspace.dbt(["build", *SELECT], path)
+    result = workspace.dbt(["build", *LOAD_CHAIN], path)
     assert not result.success
     messages = [r.message or "" for r in result.result.results if r.status == "error"]
     assert any("missing required column(s) 'Total UL (Bytes)'" in m for m in messages)

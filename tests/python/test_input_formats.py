@@ -11,7 +11,7 @@ import pytest
 
 from xdr_warehouse.generate import generate_xdr
 
-from conftest import DbtWorkspace
+from conftest import LOAD_CHAIN, DbtWorkspace
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +21,8 @@ ENGAGEMENT = (
 )
 
 
-#: The staging-to-marts chain these tests compare (clustering is tested elsewhere).
-SELECT = ["--select", "+customer_engagement", "+xdr_load_audit", "--indirect-selection", "cautious"]
-
-
 def build(ws: DbtWorkspace, xdr_path: Path | str) -> None:
-    result = ws.dbt(["build", *SELECT], xdr_path)
+    result = ws.dbt(["build", *LOAD_CHAIN], xdr_path)
     assert result.success, result.exception
 
 
