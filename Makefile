@@ -33,6 +33,19 @@ lint: $(STAMP)
 data: $(STAMP)
 	$(BIN)/xdr generate --records 150000 --out data/generated/xdr_150k.csv
 
+## Benchmark against the notebook approach (pandas + scikit-learn): 150k, 1M and 10M
+## generated records (data/bench/, reused), then adding 1/30 of the data to a
+## 10M-record warehouse. Results: bench/results/latest.{md,json,png}.
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py --incremental 10000000
+
+## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV,
+## DuckDB memory_limit $(BENCH_100M_MEMORY). Results: bench/results/100m/.
+BENCH_100M_MEMORY ?= 4GB
+bench-100m: $(STAMP)
+	XDR_MEMORY_LIMIT=$(BENCH_100M_MEMORY) $(BIN)/python bench/run_bench.py \
+		--sizes 100000000 --out-dir bench/results/100m
+
 docs: $(STAMP)
 	$(BIN)/dbt docs generate
 

@@ -1,0 +1,496 @@
+"""Benchmark: the warehouse main job against the notebook approach, on the same files.
+
+For each size (default 150k, 1M and 10M records) this script
+
+1. generates the input once under ``data/bench/`` (seed 42; reused when present);
+2. runs the warehouse main job ``xdr run --skip-report`` as a subprocess on a
+   fresh build database (a full load), with every output under
+   ``data/bench/work/<size>/``, and takes the per-stage times from the CLI's
+   step lines and dbt's ``run_results.json``;
+3. runs ``bench/notebook_reference.py`` (pandas + scikit-learn, the notebook
+   approach) as a subprocess on the same file, under a time limit
+   (``--notebook-timeout``) and a memory cap (``--notebook-memory-cap``, so a
+   run that cannot fit fails with MemoryError instead of pushing the machine
+   into the OOM killer);
+4. samples the RSS of each subprocess tree every 0.2 s (psutil) for the peak;
+5. checks that both computed the same answers (customer count, total sessions,
+   duration and traffic, the top-10 lists per metric and per application, the
+   top-3 applications).
+
+Results: ``bench/results/latest.md`` (Markdown table with the machine and the
+DuckDB settings), ``latest.json`` and ``latest.png``; a copy of each run is
+kept as ``bench-<timestamp>.*``. The report of the main job is not included
+(``--skip-report``); the notebook side draws no charts either.
+
+Usage (from the repository root; ``make bench`` / ``make bench-100m``):
+
+    .venv/bin/python bench/run_bench.py                          # 150k, 1M, 10M
+    .venv/bin/python bench/run_bench.py --sizes 100000000 --format parquet
+    .venv/bin/python bench/run_bench.py --sizes 150000 --skip-notebook
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+import benchlib  # noqa: E402
+from benchlib import BIN, DATA_DIR, RESULTS_DIR, label  # noqa: E402
+
+DEFAULT_SIZES = (150_000, 1_000_000, 10_000_000)
+APPS = ("Social Media", "Google", "Email", "Youtube", "Netflix", "Gaming", "Other")
+METRICS = ("sessions", "duration_ms", "traffic_bytes")
+
+
+# ------------------------------------------------------------------------ warehouse side
+def warehouse_answers(published_db: Path) -> dict:
+    """The same answers as the notebook reference, read from the published BI file."""
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        customers, sessions, duration, traffic = con.execute(
+            "select count(*), sum(session_count), sum(total_duration_ms),"
+            " sum(total_traffic_bytes) from marts.customer_engagement"
+        ).fetchall()[0]
+        top = {m: [] for m in METRICS}
+        for metric, msisdn, value in con.sql(
+            "select metric, msisdn, metric_value from marts.top_customers_by_engagement"
+            " order by metric, rank"
+        ).fetchall():
+            top[metric].append([int(msisdn), int(value)])
+        apps = {a: [] for a in APPS}
+        for app, msisdn, value in con.sql(
+            "select application, msisdn, total_bytes from marts.top_users_by_application"
+            " order by application, rank"
+        ).fetchall():
+            apps[app].append([int(msisdn), int(value)])
+        top_apps = [
+            r[0]
+            for r in con.sql(
+                "select application from marts.application_usage where is_top_application"
+                " order by usage_rank"
+            ).fetchall()
+        ]
+        sizes = sorted(
+            int(r[0])
+            for r in con.sql(
+                "select count(*) from marts.customer_clusters group by cluster_id"
+            ).fetchall()
+        )
+    return {
+        "customers": int(customers),
+        "sessions": int(sessions),
+        "duration_ms": int(duration),
+        "traffic_bytes": int(traffic),
+        "top_customers": top,
+        "top_users_by_application": apps,
+        "top_applications": top_apps,
+        "cluster_sizes": sizes,
+    }
+
+
+def run_warehouse(records: int, path: Path, work_root: Path) -> dict:
+    work = work_root / label(records)
+    benchlib.reset_work(work)
+    env = benchlib.warehouse_env(work, path)
+    print(f"==> warehouse main job on {path.name} (work folder {work})", flush=True)
+    measured = benchlib.run_measured(
+        [str(BIN / "xdr"), "run", "--skip-report"], env=env, log_path=work / "xdr-run.log"
+    )
+    result = {
+        "ok": measured.returncode == 0,
+        "wall_s": round(measured.wall_s, 2),
+        "peak_rss_gb": round(measured.peak_rss_gb, 3),
+        "load_before": measured.load_before,
+        "load_after": measured.load_after,
+        "cli_steps": benchlib.cli_steps(measured.stdout),
+        "rss_trace_gb": [(t, round(rss / 2**30, 3)) for t, rss in measured.rss_trace],
+    }
+    run_results = work / "target" / "run_results.json"
+    if run_results.exists():
+        dbt = benchlib.dbt_stages(run_results)
+        result["dbt"] = {**dbt, "nodes": dbt["nodes"][:25]}
+        result["peak_at_s"] = measured.peak_at_s
+        result["running_at_peak"] = benchlib.nodes_running_at(
+            run_results, measured.started_epoch + measured.peak_at_s
+        ) or ["(outside dbt: input check or publish)"]
+        steps = result["cli_steps"]
+        stages = dbt["stages"]
+        result["stages"] = {
+            "input check": steps.get("check input"),
+            "staging (ingest)": stages["staging"],
+            "marts": stages["marts"],
+            "clustering + elbow": stages["clustering"],
+            "data + unit tests": stages["tests"],
+            "dbt build (wall)": steps.get("dbt build"),
+            "dbt start-up": round(max(steps.get("dbt build", 0.0) - dbt["dbt_elapsed_s"], 0.0), 2),
+            "publish": steps.get("publish"),
+        }
+    if result["ok"]:
+        result["answers"] = warehouse_answers(Path(env["XDR_PUBLISHED_DB"]))
+        result["disk_bytes"] = sum(f.stat().st_size for f in work.rglob("*") if f.is_file())
+    else:
+        result["error"] = measured.stdout.strip().splitlines()[-3:]
+    return result
+
+
+# ------------------------------------------------------------------------- notebook side
+def _memory_cap(cap_bytes: int):  # noqa: ANN202 - returns a preexec function
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap_bytes, cap_bytes))
+
+    return apply
+
+
+def run_notebook(records: int, path: Path, work_root: Path, timeout: float, cap_gb: float) -> dict:
+    work = work_root / label(records)
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "notebook.json"
+    out.unlink(missing_ok=True)
+    print(
+        f"==> notebook approach on {path.name} (time limit {timeout:.0f} s, "
+        f"address-space cap {cap_gb:.0f} GB)",
+        flush=True,
+    )
+    measured = benchlib.run_measured(
+        [str(BIN / "python"), str(Path(__file__).parent / "notebook_reference.py"), str(path)]
+        + ["--out", str(out)],
+        timeout=timeout,
+        preexec_fn=_memory_cap(int(cap_gb * 2**30)),
+        log_path=work / "notebook.log",
+    )
+    progress = json.loads(out.read_text()) if out.exists() else {"stages": {}}
+    completed = bool(progress.get("completed")) and measured.returncode == 0
+    result = {
+        "ok": completed,
+        "wall_s": round(measured.wall_s, 2),
+        "peak_rss_gb": round(measured.peak_rss_gb, 3),
+        "load_before": measured.load_before,
+        "load_after": measured.load_after,
+        "stages": progress.get("stages", {}),
+        "timed_out": measured.timed_out,
+        "running_at_end": progress.get("running"),
+        "elbow_k_done": progress.get("elbow_k_done"),
+        "answers": progress.get("answers"),
+        "rss_trace_gb": [(t, round(rss / 2**30, 3)) for t, rss in measured.rss_trace],
+    }
+    if not completed:
+        if measured.timed_out:
+            result["failure"] = (
+                f"stopped at the {timeout:.0f} s time limit during "
+                f"'{progress.get('running')}'"
+                + (
+                    f" (elbow done up to k={progress['elbow_k_done']})"
+                    if progress.get("elbow_k_done")
+                    else ""
+                )
+            )
+        else:
+            tail = [line for line in measured.stdout.strip().splitlines() if line.strip()]
+            last = tail[-1] if tail else f"exit code {measured.returncode}"
+            result["failure"] = f"failed during '{progress.get('running')}': {last[:200]}"
+    # The notebook's time without the elbow: the warehouse fits its elbow on a sample.
+    no_elbow = [v for k, v in result["stages"].items() if not k.startswith("elbow")]
+    result["wall_without_elbow_s"] = (
+        round(sum(no_elbow), 2) if "cluster summary" in result["stages"] else None
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------- comparison
+def compare(warehouse: dict | None, notebook: dict | None) -> dict:
+    """Which answers agree; the check passes when every compared answer is equal."""
+    if not warehouse or not notebook:
+        return {"status": "not compared (one side has no answers)", "passed": None}
+    checks = {}
+    for key in ("customers", "sessions", "duration_ms", "traffic_bytes"):
+        checks[key] = warehouse[key] == notebook[key]
+    for metric in METRICS:
+        checks[f"top10 {metric}"] = (
+            warehouse["top_customers"][metric] == notebook["top_customers"][metric]
+        )
+    for app in APPS:
+        checks[f"top10 {app}"] = (
+            warehouse["top_users_by_application"][app] == notebook["top_users_by_application"][app]
+        )
+    checks["top3 applications"] = warehouse["top_applications"] == notebook["top_applications"]
+    failed = [k for k, ok in checks.items() if not ok]
+    return {
+        "passed": not failed,
+        "status": "same answers" if not failed else "DIFFERENT: " + ", ".join(failed),
+        "checks": checks,
+        "cluster_sizes": {
+            "warehouse": warehouse.get("cluster_sizes"),
+            "notebook": notebook.get("cluster_sizes"),
+        },
+    }
+
+
+# ------------------------------------------------------------------------------- report
+def _fmt_s(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds:,.1f} s" if seconds < 600 else f"{seconds / 60:,.1f} min"
+
+
+def _ratio(a: float | None, b: float | None, lower_bound: bool = False) -> str:
+    if not a or not b:
+        return "–"
+    ratio = a / b
+    text = f"{ratio:.2f}" if ratio < 10 else f"{ratio:.0f}"
+    return ("≤ " if lower_bound else "") + text
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    s = m["duckdb_settings"]
+    lines = [
+        f"# Benchmark: warehouse main job vs the notebook approach ({results['started']})",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+        f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        "",
+        f"DuckDB settings (profiles.yml, build target): memory_limit={s['memory_limit']}, "
+        f"threads={s['threads']}, preserve_insertion_order={s['preserve_insertion_order']}, "
+        f"temp_directory={s['temp_directory']}; dbt threads={s['dbt_threads']}.",
+        "",
+        "Warehouse = `xdr run --skip-report` on a fresh build database: input check, "
+        "dbt build (staging, marts, clustering + elbow, every data test and unit test), "
+        "publish (BI file + Parquet exports); the report is not included. Notebook = "
+        "`bench/notebook_reference.py` (pandas read of the whole file, groupby, top-10s, "
+        "StandardScaler + KMeans k=3 n_init=10, elbow k=1..10 with n_init=10 on every "
+        "customer). Peak memory = RSS of the whole process tree, sampled every 0.2 s.",
+        "",
+        "| records | input | warehouse | notebook | time ratio (wh/nb) | notebook w/o elbow "
+        "| ratio (wh/nb w/o elbow) | warehouse peak | notebook peak | memory ratio "
+        "| same answers |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for size in results["sizes"]:
+        wh, nb = size.get("warehouse") or {}, size.get("notebook") or {}
+        nb_ok = nb.get("ok")
+        if not nb:
+            nb_time, nb_peak = "not run", "–"
+        elif nb_ok:
+            nb_time, nb_peak = _fmt_s(nb["wall_s"]), f"{nb['peak_rss_gb']:.2f} GB"
+        else:
+            nb_time = (
+                f"did not finish (> {_fmt_s(nb['wall_s'])})" if nb.get("timed_out") else ("failed")
+            )
+            nb_peak = f"≥ {nb['peak_rss_gb']:.2f} GB"
+        wh_time = _fmt_s(wh.get("wall_s")) if wh.get("ok") else "failed"
+        lines.append(
+            f"| {size['records']:,} | {size['input']} ({size['input_gb']:.1f} GB) | {wh_time} "
+            f"| {nb_time} | {_ratio(wh.get('wall_s'), nb.get('wall_s'), not nb_ok)} "
+            f"| {_fmt_s(nb.get('wall_without_elbow_s'))} "
+            f"| {_ratio(wh.get('wall_s'), nb.get('wall_without_elbow_s'))} "
+            f"| {wh.get('peak_rss_gb', 0):.2f} GB | {nb_peak} "
+            f"| {_ratio(wh.get('peak_rss_gb'), nb.get('peak_rss_gb'), not nb_ok)} "
+            f"| {size['check']['status']} |"
+        )
+    lines += [
+        "",
+        "Warehouse stages (seconds). dbt stages are wall-clock spans from run_results.json; "
+        "dbt runs two nodes at once, so tests overlap the models and the dbt stages add up "
+        "to more than the dbt build (wall), which includes dbt's start-up (parsing).",
+        "",
+    ]
+    stage_names = [
+        "input check",
+        "staging (ingest)",
+        "marts",
+        "clustering + elbow",
+        "data + unit tests",
+        "dbt build (wall)",
+        "dbt start-up",
+        "publish",
+    ]
+    lines.append("| records | " + " | ".join(stage_names) + " | total |")
+    lines.append("| ---: |" + " ---: |" * (len(stage_names) + 1))
+    for size in results["sizes"]:
+        stages = (size.get("warehouse") or {}).get("stages") or {}
+        cells = [f"{stages[n]:.1f}" if stages.get(n) is not None else "–" for n in stage_names]
+        lines.append(
+            f"| {size['records']:,} | "
+            + " | ".join(cells)
+            + f" | {(size.get('warehouse') or {}).get('wall_s', 0):.1f} |"
+        )
+    lines += ["", "Notebook stages (seconds):", ""]
+    nb_names: list[str] = []
+    for size in results["sizes"]:
+        for name in (size.get("notebook") or {}).get("stages") or {}:
+            if name not in nb_names:
+                nb_names.append(name)
+    if nb_names:
+        lines.append("| records | " + " | ".join(nb_names) + " | note |")
+        lines.append("| ---: |" + " ---: |" * len(nb_names) + " --- |")
+        for size in results["sizes"]:
+            nb = size.get("notebook") or {}
+            stages = nb.get("stages") or {}
+            cells = [f"{stages[n]:.1f}" if n in stages else "–" for n in nb_names]
+            lines.append(
+                f"| {size['records']:,} | " + " | ".join(cells) + f" | {nb.get('failure', '')} |"
+            )
+    lines += ["", "Load average (1 min) before/after each run:", ""]
+    for size in results["sizes"]:
+        parts = []
+        for side in ("warehouse", "notebook"):
+            run = size.get(side)
+            if run:
+                parts.append(f"{side} {run['load_before'][0]:.1f} → {run['load_after'][0]:.1f}")
+        lines.append(f"- {size['records']:,}: " + "; ".join(parts))
+    if results.get("incremental"):
+        inc = results["incremental"]
+        lines += ["", "## Incremental load", "", inc["markdown"]]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    names = [label(s["records"]) for s in sizes]
+    x = range(len(sizes))
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, unit in (
+        (ax_t, "wall_s", "wall time (s)"),
+        (ax_m, "peak_rss_gb", "peak RSS (GB)"),
+    ):
+        wh = [(s.get("warehouse") or {}).get(key) or 0 for s in sizes]
+        nb = [(s.get("notebook") or {}).get(key) or 0 for s in sizes]
+        ax.bar([i - 0.2 for i in x], wh, width=0.4, label="warehouse (xdr run)", color="#2b6cb0")
+        bars = ax.bar([i + 0.2 for i in x], nb, width=0.4, label="notebook", color="#dd6b20")
+        for i, s in enumerate(sizes):
+            run = s.get("notebook")
+            if run is None:
+                ax.text(i + 0.2, 0, "not run", ha="center", va="bottom", fontsize=8, rotation=90)
+            elif not run.get("ok"):
+                bars[i].set_hatch("//")
+                ax.text(i + 0.2, nb[i], "did not\nfinish", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(list(x), names)
+        ax.set_xlabel("records")
+        ax.set_ylabel(unit)
+        ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    ax_t.set_title("Wall time (log scale)")
+    ax_m.set_title("Peak memory of the process tree (log scale)")
+    ax_t.legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"{results['machine']['cpu']}, {results['machine']['cores']} cores", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save(results: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = results["started"].replace(":", "").replace("-", "").replace(" ", "-")
+    benchlib.write_json(out_dir / "latest.json", results)
+    benchlib.write_json(out_dir / f"bench-{stamp}.json", results)
+    text = markdown(results)
+    (out_dir / "latest.md").write_text(text)
+    (out_dir / f"bench-{stamp}.md").write_text(text)
+    if results["sizes"]:
+        chart(results, out_dir / "latest.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    parser.add_argument(
+        "--format",
+        choices=["csv", "parquet", "auto"],
+        default="auto",
+        help="input format; auto = csv unless the disk cannot hold it (then parquet)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--work-dir", type=Path, default=DATA_DIR / "work")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--skip-notebook", action="store_true")
+    parser.add_argument(
+        "--notebook-timeout", type=float, default=1800, help="seconds (default 30 min)"
+    )
+    parser.add_argument(
+        "--notebook-memory-cap",
+        type=float,
+        default=None,
+        help="GB of address space for the notebook process (default: RAM - 4 GB)",
+    )
+    parser.add_argument(
+        "--incremental",
+        type=int,
+        default=None,
+        metavar="RECORDS",
+        help="also measure adding 1/30 of RECORDS to a built warehouse (bench_incremental.py)",
+    )
+    args = parser.parse_args(argv)
+    machine = benchlib.machine()
+    cap = args.notebook_memory_cap or max(machine["ram_gb"] - 4, 2)
+    if "XDR_TEMP_DIR" not in os.environ:
+        machine["duckdb_settings"]["temp_directory"] = f"{args.work_dir}/<size>/tmp"
+    results = {
+        "started": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine,
+        "notebook_memory_cap_gb": cap,
+        "notebook_timeout_s": args.notebook_timeout,
+        "sizes": [],
+    }
+    for records in args.sizes:
+        fmt = args.format
+        if fmt == "auto":
+            need = records * (benchlib.CSV_BYTES_PER_RECORD + benchlib.WORK_BYTES_PER_RECORD)
+            existing = args.data_dir / f"xdr_{label(records)}.csv"
+            fmt = (
+                "csv"
+                if existing.exists() or benchlib.free_bytes(args.data_dir) > need
+                else ("parquet")
+            )
+            if fmt == "parquet":
+                print(f"    not enough disk for {label(records)} as CSV: using Parquet", flush=True)
+        path = benchlib.ensure_input(records, fmt, args.data_dir)
+        size = {
+            "records": records,
+            "input": path.name,
+            "input_gb": path.stat().st_size / 1e9,
+            "format": fmt,
+        }
+        size["warehouse"] = run_warehouse(records, path, args.work_dir)
+        if not args.skip_notebook:
+            size["notebook"] = run_notebook(
+                records, path, args.work_dir, args.notebook_timeout, cap
+            )
+        size["check"] = compare(
+            (size["warehouse"] or {}).get("answers"), (size.get("notebook") or {}).get("answers")
+        )
+        print(f"==> {records:,}: check: {size['check']['status']}", flush=True)
+        results["sizes"].append(size)
+        save(results, args.out_dir)
+    if args.incremental:
+        import bench_incremental
+
+        results["incremental"] = bench_incremental.measure(
+            args.incremental, args.data_dir, args.work_dir
+        )
+        save(results, args.out_dir)
+    results["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
+    save(results, args.out_dir)
+    print((args.out_dir / "latest.md").read_text())
+    return 0 if all(s["check"]["passed"] is not False for s in results["sizes"]) else 1
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    print(f"==> benchmark finished in {time.perf_counter() - started:.0f} s")
+    raise SystemExit(code)
