@@ -192,3 +192,21 @@ def test_modified_file_is_reloaded_once_and_removed_file_leaves_the_marts(
     fresh = new_workspace(tmp_path / "fresh_without_b")
     build(fresh, folder, LOAD_CHAIN)
     assert_same_marts(workspace, fresh, LOAD_CHAIN_MARTS)
+
+
+def test_customer_buckets_give_the_same_customers(
+    one_by_one: tuple[DbtWorkspace, DbtWorkspace, Path],
+) -> None:
+    """Above var('customer_bucket_sessions') staged records, int_customers__traffic
+    aggregates the customers in buckets (one statement each): same table."""
+    _, at_once, folder = one_by_one
+    query = "select * from intermediate.int_customers__traffic order by msisdn"
+    one_pass = at_once.query(query)
+    result = at_once.dbt(
+        ["run", "--select", "int_customers__traffic", "--vars", "{customer_bucket_sessions: 400}"],
+        folder,
+    )
+    assert result.success, result.exception
+    log = (at_once.root / "logs" / "dbt.log").read_text()
+    assert log.count('insert into "build"."intermediate"."int_customers__traffic"') >= 4
+    assert at_once.query(query) == one_pass

@@ -1,0 +1,66 @@
+{#- int_customers__traffic in passes over buckets of customers.
+
+    One hash aggregation over every session keeps one row of 22 running sums
+    per customer; with tens of millions of customers that outgrows memory, and
+    DuckDB spills it (tens of GB of temp files at 100M records). Splitting the
+    customers into buckets by hash(msisdn) and aggregating one bucket per
+    statement keeps each pass in memory: the model creates the table with bucket
+    0, its post-hook inserts buckets 1..n-1. The number of buckets is one per
+    var('customer_bucket_sessions') (10 million) staged records, so inputs up to
+    that size run in one pass, exactly as a plain group by. -#}
+
+{#- The number of buckets: one per var('customer_bucket_sessions') staged
+    records. The staging table is looked up by name, not ref(), so that the
+    model's unit tests need no staging fixture; they (no `this`) and builds
+    without a staging table yet use one bucket. -#}
+{% macro xdr_customer_buckets() %}
+    {%- if not execute or this is none -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set staged_relation = adapter.get_relation(
+        database=target.database, schema="staging", identifier="stg_xdr__records"
+    ) -%}
+    {%- if staged_relation is none -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set staged = run_query(
+        "select count(*) from " ~ staged_relation
+    ).columns[0].values()[0] -%}
+    {%- set per_bucket = var('customer_bucket_sessions', 10000000) | int -%}
+    {{ return([1, ((staged + per_bucket - 1) // per_bucket) | int] | max) }}
+{% endmacro %}
+
+{#- The per-customer sums of one bucket (all customers when buckets = 1). -#}
+{% macro xdr_customer_traffic_select(bucket, buckets) %}
+    select
+        msisdn,
+        cast(count(*) as bigint) as session_count,
+        cast(count(bearer_id) as bigint) as sessions_with_bearer_id,
+        cast(sum(duration_ms) as bigint) as total_duration_ms,
+        cast(sum(total_dl_bytes) as bigint) as total_dl_bytes,
+        cast(sum(total_ul_bytes) as bigint) as total_ul_bytes,
+        {%- for app in xdr_application_columns() %}
+        cast(sum({{ app[1] }}) as bigint) as {{ app[1] }},
+        cast(sum({{ app[2] }}) as bigint) as {{ app[2] }},
+        {%- endfor %}
+        min(started_at) as first_session_started_at,
+        max(ended_at) as last_session_ended_at
+    from {{ ref('int_xdr__sessions') }}
+    where not is_unattributed
+        {%- if buckets > 1 %}
+        and hash(msisdn) % {{ buckets }} = {{ bucket }}
+        {%- endif %}
+    group by msisdn
+{% endmacro %}
+
+{#- Post-hook of int_customers__traffic: the buckets after the first. -#}
+{% macro xdr_insert_customer_buckets() %}
+    {%- set buckets = xdr_customer_buckets() -%}
+    {%- if buckets <= 1 -%}
+        {{ return("select 1") }}
+    {%- endif -%}
+    {%- for bucket in range(1, buckets) %}
+    insert into {{ this }}
+    {{ xdr_customer_traffic_select(bucket, buckets) }};
+    {%- endfor %}
+{% endmacro %}
