@@ -56,11 +56,17 @@ class Progress:
                 progress.write()
                 self.began = time.perf_counter()
 
-            def __exit__(self, *exc: object) -> None:
-                progress.data["stages"][name] = round(time.perf_counter() - self.began, 3)
+            def __exit__(self, exc_type: object, *exc: object) -> None:
+                seconds = round(time.perf_counter() - self.began, 3)
+                if exc_type is not None:  # the stage failed: say which, keep its time apart
+                    progress.data["failed_stage"] = name
+                    progress.data["failed_after_s"] = seconds
+                    progress.write()
+                    return
+                progress.data["stages"][name] = seconds
                 progress.data["running"] = None
                 progress.write()
-                print(f"    notebook {name}: {progress.data['stages'][name]:.1f} s", flush=True)
+                print(f"    notebook {name}: {seconds:.1f} s", flush=True)
 
         return _Stage()
 

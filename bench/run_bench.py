@@ -120,10 +120,13 @@ def run_warehouse(records: int, path: Path, work_root: Path) -> dict:
         dbt = benchlib.dbt_stages(run_results)
         result["dbt"] = {**dbt, "nodes": dbt["nodes"][:25]}
         result["peak_at_s"] = measured.peak_at_s
+        steps = result["cli_steps"]
+        check, build = steps.get("check input", 0.0), steps.get("dbt build", 0.0)
         result["running_at_peak"] = benchlib.nodes_running_at(
             run_results, measured.started_epoch + measured.peak_at_s
-        ) or ["(outside dbt: input check or publish)"]
-        steps = result["cli_steps"]
+        ) or ["publish" if measured.peak_at_s > check + build else "input check / dbt start-up"]
+        in_build = [rss for t, rss in measured.rss_trace if t <= check + build + 3]
+        result["peak_dbt_build_gb"] = round(max(in_build, default=0) / 2**30, 3)
         stages = dbt["stages"]
         result["stages"] = {
             "input check": steps.get("check input"),
@@ -197,7 +200,8 @@ def run_notebook(records: int, path: Path, work_root: Path, timeout: float, cap_
         else:
             tail = [line for line in measured.stdout.strip().splitlines() if line.strip()]
             last = tail[-1] if tail else f"exit code {measured.returncode}"
-            result["failure"] = f"failed during '{progress.get('running')}': {last[:200]}"
+            stage = progress.get("failed_stage") or progress.get("running")
+            result["failure"] = f"failed during '{stage}': {last[:200]}"
     # The notebook's time without the elbow: the warehouse fits its elbow on a sample.
     no_elbow = [v for k, v in result["stages"].items() if not k.startswith("elbow")]
     result["wall_without_elbow_s"] = (
@@ -282,26 +286,38 @@ def markdown(results: dict) -> str:
             nb_time, nb_peak = "not run", "–"
         elif nb_ok:
             nb_time, nb_peak = _fmt_s(nb["wall_s"]), f"{nb['peak_rss_gb']:.2f} GB"
-        else:
-            nb_time = (
-                f"did not finish (> {_fmt_s(nb['wall_s'])})" if nb.get("timed_out") else ("failed")
-            )
+        elif nb.get("timed_out"):
+            nb_time = f"did not finish (> {_fmt_s(nb['wall_s'])})"
             nb_peak = f"≥ {nb['peak_rss_gb']:.2f} GB"
+        else:  # it failed (out of memory): no ratio to give
+            nb_time = f"failed after {_fmt_s(nb['wall_s'])}"
+            nb_peak = f"≥ {nb['peak_rss_gb']:.2f} GB"
+        # a notebook stopped by the time limit gives a bound; one that failed gives none
+        nb_wall = nb.get("wall_s") if nb_ok or nb.get("timed_out") else None
+        nb_mem = nb.get("peak_rss_gb") if nb_ok or nb.get("timed_out") else None
         wh_time = _fmt_s(wh.get("wall_s")) if wh.get("ok") else "failed"
+        wh_wall = wh.get("wall_s") if wh.get("ok") else None
+        wh_peak = wh.get("peak_rss_gb") if wh.get("ok") else None
         lines.append(
             f"| {size['records']:,} | {size['input']} ({size['input_gb']:.1f} GB) | {wh_time} "
-            f"| {nb_time} | {_ratio(wh.get('wall_s'), nb.get('wall_s'), not nb_ok)} "
+            f"| {nb_time} | {_ratio(wh_wall, nb_wall, not nb_ok)} "
             f"| {_fmt_s(nb.get('wall_without_elbow_s'))} "
-            f"| {_ratio(wh.get('wall_s'), nb.get('wall_without_elbow_s'))} "
+            f"| {_ratio(wh_wall, nb.get('wall_without_elbow_s'))} "
             f"| {wh.get('peak_rss_gb', 0):.2f} GB | {nb_peak} "
-            f"| {_ratio(wh.get('peak_rss_gb'), nb.get('peak_rss_gb'), not nb_ok)} "
+            f"| {_ratio(wh_peak, nb_mem, not nb_ok)} "
             f"| {size['check']['status']} |"
+        )
+    if str(s.get("dbt_threads")) == "1":
+        overlap = "dbt runs one node at a time"
+    else:
+        overlap = (
+            f"dbt runs {s.get('dbt_threads')} nodes at once, so tests overlap the models and "
+            "the dbt stages add up to more than the dbt build (wall)"
         )
     lines += [
         "",
         "Warehouse stages (seconds). dbt stages are wall-clock spans from run_results.json; "
-        "dbt runs two nodes at once, so tests overlap the models and the dbt stages add up "
-        "to more than the dbt build (wall), which includes dbt's start-up (parsing).",
+        f"{overlap}; the dbt build (wall) includes dbt's start-up (parsing).",
         "",
     ]
     stage_names = [
@@ -330,15 +346,26 @@ def markdown(results: dict) -> str:
         for name in (size.get("notebook") or {}).get("stages") or {}:
             if name not in nb_names:
                 nb_names.append(name)
-    if nb_names:
-        lines.append("| records | " + " | ".join(nb_names) + " | note |")
+    if any(size.get("notebook") for size in results["sizes"]):
+        lines.append("| records | " + "".join(f"{n} | " for n in nb_names) + "note |")
         lines.append("| ---: |" + " ---: |" * len(nb_names) + " --- |")
         for size in results["sizes"]:
             nb = size.get("notebook") or {}
             stages = nb.get("stages") or {}
             cells = [f"{stages[n]:.1f}" if n in stages else "–" for n in nb_names]
             lines.append(
-                f"| {size['records']:,} | " + " | ".join(cells) + f" | {nb.get('failure', '')} |"
+                f"| {size['records']:,} | "
+                + "".join(f"{c} | " for c in cells)
+                + f"{nb.get('failure', '')} |"
+            )
+    lines += ["", "Warehouse peak memory: when it happened.", ""]
+    for size in results["sizes"]:
+        wh = size.get("warehouse") or {}
+        if wh.get("running_at_peak"):
+            lines.append(
+                f"- {size['records']:,}: {wh['peak_rss_gb']:.2f} GB at {wh['peak_at_s']:.0f} s, "
+                f"during {', '.join(wh['running_at_peak'])}; peak during the dbt build "
+                f"{wh.get('peak_dbt_build_gb', 0):.2f} GB"
             )
     lines += ["", "Load average (1 min) before/after each run:", ""]
     for size in results["sizes"]:
