@@ -39,10 +39,11 @@ Decisions (see the models' YAML and the README for the user-facing version):
   cluster, id 0. No customers: empty tables with the same columns and types.
 - Elbow: inertia for k = k_min .. k_max on a random sample of at most
   ``elbow_sample_size`` customers (float32, scaled with the statistics of all
-  customers), k capped at the number of distinct rows in the sample. The elbow
-  is kneed's ``KneeLocator(curve="convex", direction="decreasing")``; when it
-  finds none, the k with the largest second difference of inertia; with fewer
-  than three k values, the smallest k with the lowest inertia.
+  customers), ``elbow_n_init`` runs per k, k capped at the number of distinct
+  rows in the sample. The elbow is kneed's
+  ``KneeLocator(curve="convex", direction="decreasing")``; when it finds none,
+  the k with the largest second difference of inertia; with fewer than three k
+  values, the smallest k with the lowest inertia.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class ClusterSettings:
     threads: int = 1
     elbow_k_min: int = 1
     elbow_k_max: int = 10
-    elbow_sample_size: int = 200_000
+    elbow_sample_size: int = 50_000
+    elbow_n_init: int = 3
 
     def __post_init__(self) -> None:
         if self.scaler not in SCALERS:
@@ -130,6 +132,7 @@ class ClusterSettings:
             ("threads", 0),
             ("elbow_k_min", 1),
             ("elbow_sample_size", 1),
+            ("elbow_n_init", 1),
         ):
             if getattr(self, name) < minimum:
                 raise ClusteringError(f"{name} must be >= {minimum}; got {getattr(self, name)}")
@@ -147,7 +150,7 @@ class ClusterSettings:
         Keys are the dbt var names: ``cluster_k``, ``cluster_scaler``,
         ``cluster_seed``, ``cluster_n_init``, ``cluster_max_iter``,
         ``cluster_fit_sample_size``, ``cluster_threads``, ``elbow_k_min``,
-        ``elbow_k_max``, ``elbow_sample_size``. Values rendered from ``var()``
+        ``elbow_k_max``, ``elbow_sample_size``, ``elbow_n_init``. Values rendered from ``var()``
         in YAML arrive as strings; they are converted here. A missing (None) or
         empty value keeps the default.
         """
@@ -162,6 +165,7 @@ class ClusterSettings:
             "elbow_k_min": ("elbow_k_min", int),
             "elbow_k_max": ("elbow_k_max", int),
             "elbow_sample_size": ("elbow_sample_size", int),
+            "elbow_n_init": ("elbow_n_init", int),
         }
         values: dict[str, Any] = {}
         for field, (key, kind) in fields.items():
@@ -524,8 +528,8 @@ def elbow_curve(
     k_min: int = 1,
     k_max: int = 10,
     seed: int = 42,
-    n_init: int = 10,
-    sample_size: int = 200_000,
+    n_init: int = 3,
+    sample_size: int = 50_000,
     max_iter: int = 300,
     threads: int = 1,
 ) -> ElbowCurve:
@@ -583,13 +587,13 @@ def clusters_table(relation: duckdb.DuckDBPyRelation, settings: ClusterSettings)
 
 
 def elbow_for(features: CustomerFeatures, settings: ClusterSettings) -> ElbowCurve:
-    """The elbow curve of the customers with the settings' scaler, seed, n_init and range."""
+    """The elbow curve of the customers with the settings' scaler, seed, elbow n_init and range."""
     return elbow_curve(
         scale_features(features.values, settings.scaler),
         k_min=settings.elbow_k_min,
         k_max=settings.elbow_k_max,
         seed=settings.seed,
-        n_init=settings.n_init,
+        n_init=settings.elbow_n_init,
         sample_size=settings.elbow_sample_size,
         max_iter=settings.max_iter,
         threads=settings.threads,

@@ -33,6 +33,7 @@ from xdr_warehouse.clustering import (
     clusters_table,
     clusters_to_arrow,
     elbow_curve,
+    elbow_for,
     elbow_table,
     elbow_to_arrow,
     find_elbow,
@@ -316,13 +317,27 @@ def test_settings_from_dbt_config_strings():
         "cluster_n_init": "2.0",
         "elbow_k_max": 6,
         "elbow_sample_size": "",
+        "elbow_n_init": "5",
         "cluster_threads": None,
     }
     settings = ClusterSettings.from_mapping(config)
     assert (settings.k, settings.scaler, settings.seed, settings.n_init) == (4, "log_zscore", 7, 2)
     assert settings.elbow_k_max == 6
     assert settings.elbow_sample_size == ClusterSettings().elbow_sample_size
+    assert settings.elbow_n_init == 5
     assert settings.threads == ClusterSettings().threads
+
+
+def test_elbow_uses_its_own_n_init_and_sample_size():
+    """The elbow runs elbow_n_init k-means per k on elbow_sample_size customers,
+    independently of the final fit's n_init."""
+    msisdn, values, _ = blobs(per_blob=2_000)
+    features = prepare_features(msisdn, values)
+    settings = ClusterSettings(n_init=1, elbow_n_init=4, elbow_sample_size=3_000, elbow_k_max=5)
+    curve = elbow_for(features, settings)
+    expected = elbow_curve(scale_features(features.values), k_max=5, n_init=4, sample_size=3_000)
+    assert curve.sample_size == 3_000
+    np.testing.assert_array_equal(curve.inertias, expected.inertias)
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ def model(dbt, session):
         {
             "cluster_scaler": dbt.config.get("cluster_scaler"),
             "cluster_seed": dbt.config.get("cluster_seed"),
-            "cluster_n_init": dbt.config.get("cluster_n_init"),
             "cluster_max_iter": dbt.config.get("cluster_max_iter"),
             "cluster_threads": dbt.config.get("cluster_threads"),
             "elbow_k_min": dbt.config.get("elbow_k_min"),
             "elbow_k_max": dbt.config.get("elbow_k_max"),
             "elbow_sample_size": dbt.config.get("elbow_sample_size"),
+            "elbow_n_init": dbt.config.get("elbow_n_init"),
         }
     )
     return elbow_table(dbt.ref("customer_engagement"), settings)
