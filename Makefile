@@ -36,8 +36,11 @@ data: $(STAMP)
 ## Benchmark against the notebook approach (pandas + scikit-learn): 150k, 1M and 10M
 ## generated records (data/bench/, reused), then adding 1/30 of the data to a
 ## 10M-record warehouse. Results: bench/results/latest.{md,json,png}.
+## Other sizes: make bench BENCH_SIZES="150000 1000000" BENCH_INCREMENTAL=1000000
+BENCH_SIZES ?= 150000 1000000 10000000
+BENCH_INCREMENTAL ?= 10000000
 bench: $(STAMP)
-	$(BIN)/python bench/run_bench.py --incremental 10000000
+	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --incremental $(BENCH_INCREMENTAL)
 
 ## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV
 ## (needs about 60 GB free), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt
