@@ -22,7 +22,9 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from xdr_warehouse.diskspace import disk_warning
 from xdr_warehouse.ingest import XdrInputError, inspect_inputs
+from xdr_warehouse.publish import DEFAULT_BUILD_DB
 
 DEFAULT_RECORDS = 150_000
 DEFAULT_SEED = 42
@@ -212,9 +214,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     with step(f"check input {xdr_path}"):
         files = call(lambda: inspect_inputs(xdr_path))
         print(f"    {len(files)} file(s), {sum(f.size_bytes for f in files) / 1e6:,.1f} MB")
-    Path(os.environ.get("XDR_BUILD_DB", "warehouse/build.duckdb")).parent.mkdir(
-        parents=True, exist_ok=True
-    )
+        build_db = Path(os.environ.get("XDR_BUILD_DB") or DEFAULT_BUILD_DB)
+        warning = disk_warning(files, build_db)
+        if warning:
+            print(f"    {warning}", flush=True)
+            log.warning(warning)
+    build_db.parent.mkdir(parents=True, exist_ok=True)
     dbt_args = ["build"] + (["--full-refresh"] if args.full_refresh else [])
     with step("dbt build (models and tests)"):
         call(lambda: run_dbt(dbt_args))
