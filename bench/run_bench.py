@@ -37,6 +37,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -54,6 +55,18 @@ METRICS = ("sessions", "duration_ms", "traffic_bytes")
 
 
 # ------------------------------------------------------------------------ warehouse side
+def _ranked_lists(
+    con: duckdb.DuckDBPyConnection, keys: Sequence[str], key: str, value: str, table: str
+) -> dict[str, list[list[int]]]:
+    """[msisdn, value] pairs in rank order for each key of a top-N mart."""
+    lists: dict[str, list[list[int]]] = {k: [] for k in keys}
+    for group, msisdn, amount in con.sql(
+        f"select {key}, msisdn, {value} from marts.{table} order by {key}, rank"
+    ).fetchall():
+        lists[group].append([int(msisdn), int(amount)])
+    return lists
+
+
 def warehouse_answers(published_db: Path) -> dict:
     """The same answers as the notebook reference, read from the published BI file."""
     with duckdb.connect(str(published_db), read_only=True) as con:
@@ -61,18 +74,8 @@ def warehouse_answers(published_db: Path) -> dict:
             "select count(*), sum(session_count), sum(total_duration_ms),"
             " sum(total_traffic_bytes) from marts.customer_engagement"
         ).fetchall()[0]
-        top = {m: [] for m in METRICS}
-        for metric, msisdn, value in con.sql(
-            "select metric, msisdn, metric_value from marts.top_customers_by_engagement"
-            " order by metric, rank"
-        ).fetchall():
-            top[metric].append([int(msisdn), int(value)])
-        apps = {a: [] for a in APPS}
-        for app, msisdn, value in con.sql(
-            "select application, msisdn, total_bytes from marts.top_users_by_application"
-            " order by application, rank"
-        ).fetchall():
-            apps[app].append([int(msisdn), int(value)])
+        top = _ranked_lists(con, METRICS, "metric", "metric_value", "top_customers_by_engagement")
+        apps = _ranked_lists(con, APPS, "application", "total_bytes", "top_users_by_application")
         top_apps = [
             r[0]
             for r in con.sql(
