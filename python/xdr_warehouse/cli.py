@@ -211,10 +211,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     else:
         xdr_path = str(ensure_default_input(args.records, args.seed))
         os.environ["XDR_PATH"] = xdr_path
+    build_db = Path(os.environ.get("XDR_BUILD_DB") or DEFAULT_BUILD_DB)
     with step(f"check input {xdr_path}"):
         files = call(lambda: inspect_inputs(xdr_path))
         print(f"    {len(files)} file(s), {sum(f.size_bytes for f in files) / 1e6:,.1f} MB")
-        build_db = Path(os.environ.get("XDR_BUILD_DB") or DEFAULT_BUILD_DB)
         warning = disk_warning(files, build_db)
         if warning:
             print(f"    {warning}", flush=True)
