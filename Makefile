@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint data bench bench-100m docs clean
+.PHONY: run test lint system-deps data bench bench-100m docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ run: $(STAMP)
 	$(BIN)/xdr run
 
 ## Linters and the whole test suite (pytest runs dbt builds on generated data).
-test: $(STAMP) lint
+## system-deps comes first: a missing Chromium stops the run at once.
+test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## Debian packages the tests need beyond Python: Chromium and its driver for the
+## browser tests. Installed when missing (as root or with passwordless sudo);
+## otherwise the one command to run is printed.
+SYSTEM_DEPS := chromium=chromium chromedriver=chromium-driver
+system-deps:
+	@bash scripts/system-deps.sh $(SYSTEM_DEPS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check python tests models bench

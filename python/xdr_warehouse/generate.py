@@ -15,9 +15,9 @@ summary row of the real file) as one of:
 - ``xlsx``: the original Excel export: numeric cells, ``Start``/``End`` as real datetimes
   with seconds, blanks empty (at most 1,048,575 data rows).
 
-The statistical model follows ``shared/reference/DATASET.md`` (describe tables, null counts,
-identities). The main ideas, all streaming-friendly (each record depends only on the seed,
-its global index and ``n_records``):
+The statistical model follows ``docs/dataset.md``, the public facts about the real export
+(describe tables, null counts, identities). The main ideas, all streaming-friendly (each
+record depends only on the seed, its global index and ``n_records``):
 
 - Sessions are those that *ended after* ``WINDOW_START`` (4/25 0:00), *started before*
   ``WINDOW_END`` (4/29 7:30) and ended before ``END_LIMIT`` (5/1 0:00). Durations follow a

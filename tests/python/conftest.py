@@ -18,9 +18,8 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 REPO = Path(__file__).resolve().parents[2]
-#: Real sample rows of the export: shared/ lies beside the repository (in CI
-#: too); XDR_REFERENCE_DIR points elsewhere.
-REFERENCE = Path(os.environ.get("XDR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
+#: Real sample rows of the export, kept in the repository (see its README.md).
+REAL_SAMPLE = REPO / "tests" / "fixtures" / "real_sample"
 E2E_RECORDS = 20_000
 #: `dbt build` arguments for the chain that loads, quarantines and accounts for
 #: records (staging to customer_engagement, the audit and the quarantine), with
@@ -93,11 +92,8 @@ def new_workspace(root: Path) -> DbtWorkspace:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """The folder of real sample files; the tests that need it fail without it."""
-    assert (REFERENCE / "xdr_raw_csv_head10.csv").exists(), (
-        f"missing {REFERENCE}: put shared/reference beside the repository or set XDR_REFERENCE_DIR"
-    )
-    return REFERENCE
+    """The folder of real sample files of the export (tests/fixtures/real_sample)."""
+    return REAL_SAMPLE
 
 
 @pytest.fixture
