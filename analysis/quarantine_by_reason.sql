@@ -11,12 +11,12 @@ final as (
     select
         source_file,
         quarantine_reason,
-        count(*) as records,
+        count(*) as record_count,
         min(coalesce(line_number, record_number)) as first_position,
         arg_min(quarantine_detail, coalesce(line_number, record_number)) as first_detail
     from quarantined
     group by source_file, quarantine_reason
-    order by source_file asc, records desc
+    order by source_file asc, record_count desc
 )
 
 select * from final

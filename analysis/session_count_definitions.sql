@@ -1,6 +1,6 @@
 -- Ad-hoc: how much the two session definitions differ. This warehouse counts every
 -- xDR record (session_count); most public notebooks count non-null Bearer Ids
--- (sessions_with_bearer_id) and drop records without an MSISDN.
+-- (bearer_id_session_count) and drop records without an MSISDN.
 
 with
 
@@ -15,12 +15,12 @@ audit as (
 final as (
     select
         (select sum(session_count) from customers) as sessions_of_customers,
-        (select sum(sessions_with_bearer_id) from customers) as sessions_with_bearer_id,
-        (select sum(unattributed_records) from audit) as unattributed_sessions,
+        (select sum(bearer_id_session_count) from customers) as bearer_id_session_count,
+        (select sum(unattributed_record_count) from audit) as unattributed_sessions,
         (
             select count(*)
             from customers
-            where sessions_with_bearer_id = 0
+            where bearer_id_session_count = 0
         ) as customers_without_any_bearer_id
 )
 

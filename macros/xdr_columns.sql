@@ -62,7 +62,8 @@
     ]) }}
 {% endmacro %}
 
-{#- The application columns, as [application_key, DL staging column, UL staging column]. -#}
+{#- The application columns, as [application_key, DL staging column, UL staging column].
+    Keys and names agree with seeds/applications.csv (tested). -#}
 {% macro xdr_application_columns() %}
     {{ return([
         ["social_media", "social_media_dl_bytes", "social_media_ul_bytes"],
@@ -75,15 +76,51 @@
     ]) }}
 {% endmacro %}
 
-{#- Unpivot the seven applications' (DL, UL) column pairs of `relation` into rows:
-    application_key, dl_bytes, ul_bytes (DuckDB's multi-column UNPIVOT). -#}
-{% macro unpivot_applications(relation) %}
-    unpivot {{ relation }}
-    on
-        {%- for app in xdr_application_columns() %}
-        ({{ app[1] }}, {{ app[2] }}) as {{ app[0] }}{{ "," if not loop.last }}
+{#- The quarantine reasons in the order the checks apply (a record gets the
+    first that fits). Descriptions live in seeds/quarantine_reasons.csv; the
+    keys of the two agree (tested). -#}
+{% macro xdr_quarantine_reasons() %}
+    {{ return([
+        "malformed_line", "summary_row", "invalid_value", "missing_value",
+        "negative_value", "percent_out_of_range", "end_before_start", "duplicate_record"
+    ]) }}
+{% endmacro %}
+
+{#- The engagement metrics, as [metric, customer_engagement column]; labels and
+    units in seeds/engagement_metrics.csv (keys tested to agree). -#}
+{% macro xdr_engagement_metrics() %}
+    {{ return([
+        ["sessions", "session_count"],
+        ["duration_ms", "total_duration_ms"],
+        ["traffic_bytes", "total_traffic_bytes"]
+    ]) }}
+{% endmacro %}
+
+{#- Unpivot the seven applications' (DL, UL) column pairs of `relation` into
+    rows of (application_key, dl_bytes, ul_bytes) plus the `keep` columns: one
+    select per application, the same on every engine. -#}
+{% macro xdr_unpivot_applications(relation, keep) %}
+    {%- for app in xdr_application_columns() %}
+    select
+        {%- for column in keep %}
+        {{ column }},
         {%- endfor %}
-    into
-        name application_key
-        value dl_bytes, ul_bytes
+        {{ xdr_string_literal(app[0]) }} as application_key,
+        {{ app[1] }} as dl_bytes,
+        {{ app[2] }} as ul_bytes
+    from {{ relation }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+{% endmacro %}
+
+{#- A vocabulary macro by name (for tests that compare it with its seed). -#}
+{% macro xdr_vocabulary(name) %}
+    {%- if name == "xdr_application_columns" -%}
+        {{ return(xdr_application_columns()) }}
+    {%- elif name == "xdr_quarantine_reasons" -%}
+        {{ return(xdr_quarantine_reasons()) }}
+    {%- elif name == "xdr_engagement_metrics" -%}
+        {{ return(xdr_engagement_metrics()) }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error("unknown vocabulary macro " ~ name) }}
 {% endmacro %}

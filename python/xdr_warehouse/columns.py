@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdr_warehouse import vocabulary
+
 DURATION_MS_RAW = "Dur. (ms).1"
 
 
@@ -99,13 +101,8 @@ ALIASES: dict[str, str] = {
     "Dur. (ms)1": DURATION_MS_RAW,
 }
 
-#: (application, DL raw column, UL raw column) in the export's order.
-APPLICATIONS: tuple[tuple[str, str, str], ...] = (
-    ("Social Media", "Social Media DL (Bytes)", "Social Media UL (Bytes)"),
-    ("Google", "Google DL (Bytes)", "Google UL (Bytes)"),
-    ("Email", "Email DL (Bytes)", "Email UL (Bytes)"),
-    ("Youtube", "Youtube DL (Bytes)", "Youtube UL (Bytes)"),
-    ("Netflix", "Netflix DL (Bytes)", "Netflix UL (Bytes)"),
-    ("Gaming", "Gaming DL (Bytes)", "Gaming UL (Bytes)"),
-    ("Other", "Other DL (Bytes)", "Other UL (Bytes)"),
+#: (application, DL raw column, UL raw column) in the export's order; the
+#: applications come from seeds/applications.csv.
+APPLICATIONS: tuple[tuple[str, str, str], ...] = tuple(
+    (name, f"{name} DL (Bytes)", f"{name} UL (Bytes)") for _, name in vocabulary.applications()
 )

@@ -2,11 +2,12 @@
 
 Write-audit-publish: dbt builds into a private build database
 (``XDR_BUILD_DB``, default ``warehouse/build.duckdb``). Only after the whole
-``dbt build`` (models and tests) succeeded does ``xdr run`` call
-:func:`publish_from_env`, which
+``dbt build`` (models and tests) succeeded does ``xdr publish`` (the third step
+of ``xdr run``) call :func:`publish` with the public models of dbt's manifest
+(``access: public``, the BI contract), which
 
 1. opens the build database **read-only** and checks that every public table
-   (:data:`PUBLIC_TABLES`) is there, in schema ``marts``;
+   is there, in schema ``marts``;
 2. writes a **new** DuckDB file next to the published one (a hidden temporary
    name in the same folder): schema ``marts`` with a copy of each public table
    (``create table as select``, the column types exactly as built, NOT NULL
@@ -71,27 +72,13 @@ from pathlib import Path
 
 import duckdb
 
+from xdr_warehouse.sql import quote_identifier, quote_literal
+
 log = logging.getLogger(__name__)
 
-#: The BI contract (DESIGN.md): the tables of schema ``marts`` in the published file.
-PUBLIC_TABLES: tuple[str, ...] = (
-    "customer_engagement",
-    "top_customers_by_engagement",
-    "customer_clusters",
-    "engagement_cluster_summary",
-    "engagement_elbow",
-    "customer_application_traffic",
-    "top_users_by_application",
-    "application_usage",
-    "xdr_load_audit",
-    "xdr_quarantined_records",
-)
 SCHEMA = "marts"
 INFO_TABLE = "publish_info"
 
-DEFAULT_BUILD_DB = Path("warehouse") / "build.duckdb"
-DEFAULT_PUBLISHED_DB = Path("warehouse") / "engagement.duckdb"
-DEFAULT_EXPORT_DIR = Path("warehouse") / "parquet"
 #: Storage format of the published file: v1.0.0 lets BI tools that bundle any
 #: DuckDB >= 1.0 open it (DuckDB 2.0 writes v2.0.0+ files by default).
 #: Override with XDR_PUBLISH_STORAGE_VERSION (e.g. ``latest``).
@@ -131,6 +118,7 @@ INFO_COLUMNS: tuple[tuple[str, str, str], ...] = (
         "DuckDB version).",
     ),
     ("duckdb_version", "VARCHAR", "DuckDB version that wrote the file."),
+    ("engine", "VARCHAR", "The engine that built the tables: duckdb or spark."),
 )
 
 
@@ -188,16 +176,6 @@ class _SourceTable:
 # --------------------------------------------------------------------------- helpers
 
 
-def quote_identifier(name: str) -> str:
-    """Quote a SQL identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    """Quote a SQL string literal for DuckDB."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
@@ -244,26 +222,27 @@ def _failures(action: str, path: Path, published_db: Path) -> Iterator[None]:
         raise PublishError(_failure_message(action, path, published_db, err)) from err
 
 
-def duckdb_limits() -> dict[str, str]:
-    """DuckDB ``memory_limit`` and ``threads`` for the publish step.
+@dataclass(frozen=True)
+class DuckDBLimits:
+    """DuckDB ``memory_limit`` and ``threads`` for the publish step: the build's.
 
-    The same settings, from the same variables and with the same defaults, as
-    the build target of profiles.yml (``XDR_MEMORY_LIMIT``, default 1.5GB;
-    ``XDR_DUCKDB_THREADS``, default 2): without them DuckDB takes 80 % of RAM,
-    and copying 100M-record marts peaked at 19.8 GB.
+    Without them DuckDB takes 80 % of RAM, and copying 100M-record marts peaked
+    at 19.8 GB.
     """
-    return {
-        "memory_limit": os.environ.get("XDR_MEMORY_LIMIT") or "1.5GB",
-        "threads": os.environ.get("XDR_DUCKDB_THREADS") or "2",
-    }
+
+    memory_limit: str = "1.5GB"
+    threads: int = 2
+
+    def config(self) -> dict[str, str]:
+        return {"memory_limit": self.memory_limit, "threads": str(self.threads)}
 
 
 def _connect(
-    database: str = ":memory:", *, read_only: bool = False, **config: str
+    limits: DuckDBLimits, database: str = ":memory:", *, read_only: bool = False, **config: str
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the build's memory limit and threads (see
-    :func:`duckdb_limits`), without the progress bar (the CLI prints timings)."""
-    con = duckdb.connect(database, read_only=read_only, config={**duckdb_limits(), **config})
+    """A DuckDB connection with the build's memory limit and threads, without the
+    progress bar (the CLI prints timings)."""
+    con = duckdb.connect(database, read_only=read_only, config={**limits.config(), **config})
     con.execute("set enable_progress_bar = false")
     return con
 
@@ -490,6 +469,7 @@ def _write_info_table(
     published_at: datetime,
     build_db: Path,
     tables: Sequence[PublishedTable],
+    engine: str,
 ) -> None:
     """Create marts.publish_info in the new file, with comments."""
     target = f"{_TARGET}.{SCHEMA}.{INFO_TABLE}"
@@ -499,7 +479,7 @@ def _write_info_table(
         + ")"
     )
     con.executemany(
-        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 publish_id,
@@ -510,6 +490,7 @@ def _write_info_table(
                 table.columns,
                 table.checksum,
                 duckdb.__version__,
+                engine,
             ]
             for table in tables
         ],
@@ -527,10 +508,12 @@ def write_database(
     publish_id: str,
     published_at: datetime,
     storage_version: str,
+    engine: str = "duckdb",
+    limits: DuckDBLimits = DuckDBLimits(),
 ) -> tuple[PublishedTable, ...]:
     """Write the new BI file at ``temp_db`` from the build database; return its tables."""
     spill = temp_db.with_name(temp_db.name + ".spill")
-    con = _connect(temp_directory=str(spill))
+    con = _connect(limits, temp_directory=str(spill))
     try:
         _attach_build(con, build_db, published_db)
         with _failures("reading", build_db, published_db):
@@ -550,7 +533,7 @@ def write_database(
                 )
                 published.append(PublishedTable(source.name, rows, len(source.columns), checksum))
                 log.info("copied table %s.%s (%d rows)", SCHEMA, source.name, rows)
-            _write_info_table(con, publish_id, published_at, build_db, published)
+            _write_info_table(con, publish_id, published_at, build_db, published, engine)
             con.execute("commit")
             con.execute(f"checkpoint {_TARGET}")
             con.execute(f"detach {_TARGET}")
@@ -561,12 +544,16 @@ def write_database(
 
 
 def audit_database(
-    temp_db: Path, build_db: Path, published_db: Path, expected: Sequence[PublishedTable]
+    temp_db: Path,
+    build_db: Path,
+    published_db: Path,
+    expected: Sequence[PublishedTable],
+    limits: DuckDBLimits = DuckDBLimits(),
 ) -> None:
     """Check the new file against the build: same row counts, checksums and column types."""
     with (
         _failures("checking", temp_db, published_db),
-        _connect() as con,
+        _connect(limits) as con,
     ):
         con.execute(f"attach {quote_literal(str(temp_db))} as {_TARGET} (read_only)")
         _attach_build(con, build_db, published_db)
@@ -595,6 +582,7 @@ def write_parquet_release(
     release_tmp: Path,
     published_db: Path,
     tables: Sequence[str],
+    limits: DuckDBLimits = DuckDBLimits(),
 ) -> None:
     """Export every table of the new file (and publish_info) as Parquet into ``release_tmp``.
 
@@ -603,7 +591,7 @@ def write_parquet_release(
     """
     with _failures("writing", release_tmp, published_db):
         release_tmp.mkdir(parents=True)
-        with _connect(str(temp_db), read_only=True) as con:
+        with _connect(limits, str(temp_db), read_only=True) as con:
             comments = dict(
                 con.execute(
                     "select table_name, comment from duckdb_tables() where schema_name = ?",
@@ -687,10 +675,12 @@ def publish(
     build_db: Path | str,
     published_db: Path | str,
     export_dir: Path | str,
-    tables: Sequence[str] = PUBLIC_TABLES,
+    tables: Sequence[str],
     *,
     storage_version: str = DEFAULT_STORAGE_VERSION,
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    engine: str = "duckdb",
+    limits: DuckDBLimits = DuckDBLimits(),
 ) -> PublishResult:
     """Publish ``tables`` (schema ``marts``) of the build database; see the module doc.
 
@@ -722,13 +712,21 @@ def publish(
         swapped = False
         try:
             published = write_database(
-                build_db, temp_db, published_db, tables, publish_id, published_at, storage_version
+                build_db,
+                temp_db,
+                published_db,
+                tables,
+                publish_id,
+                published_at,
+                storage_version,
+                engine,
+                limits,
             )
-            audit_database(temp_db, build_db, published_db, published)
+            audit_database(temp_db, build_db, published_db, published, limits)
             with _failures("writing", temp_db, published_db):
                 _fsync(temp_db)
                 os.chmod(temp_db, READ_ONLY_MODE)
-            write_parquet_release(temp_db, release_tmp, published_db, tables)
+            write_parquet_release(temp_db, release_tmp, published_db, tables, limits)
             with _failures("writing", release, published_db):
                 os.replace(release_tmp, release)
                 _fsync(release.parent)
@@ -773,22 +771,3 @@ def publish(
         size_bytes=size,
         seconds=time.perf_counter() - start,
     )
-
-
-def publish_from_env() -> PublishResult:
-    """Publish with the paths of the environment; print one summary line.
-
-    XDR_BUILD_DB (default warehouse/build.duckdb), XDR_PUBLISHED_DB (default
-    warehouse/engagement.duckdb), XDR_EXPORT_DIR (default warehouse/parquet),
-    XDR_PUBLISH_STORAGE_VERSION (default v1.0.0); relative paths are relative to
-    the working directory (the repository root).
-    """
-    env = os.environ
-    result = publish(
-        Path(env.get("XDR_BUILD_DB") or DEFAULT_BUILD_DB),
-        Path(env.get("XDR_PUBLISHED_DB") or DEFAULT_PUBLISHED_DB),
-        Path(env.get("XDR_EXPORT_DIR") or DEFAULT_EXPORT_DIR),
-        storage_version=env.get("XDR_PUBLISH_STORAGE_VERSION") or DEFAULT_STORAGE_VERSION,
-    )
-    print(f"    {result.summary()}", flush=True)
-    return result

@@ -51,8 +51,6 @@ from xdr_warehouse import report_text as text
 REPORT_FILE = "engagement_report.html"
 NO_DATA_FILE = "engagement_report_no_data.html"
 CHARTS_DIR = "charts"
-DEFAULT_PUBLISHED_DB = Path("warehouse") / "engagement.duckdb"
-DEFAULT_REPORT_DIR = Path("reports")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
 SCATTER_LIMIT = 20_000
@@ -104,7 +102,7 @@ QUERIES: dict[str, str] = {
         from marts.customer_engagement order by msisdn""",
     "top_customers": """
         select t.metric, t.rank, t.tie_rank, t.msisdn, t.metric_value,
-               t.customers_with_value, t.is_tied,
+               t.same_value_customer_count, t.is_tied,
                e.session_count, e.total_duration_ms, e.total_traffic_bytes
         from marts.top_customers_by_engagement as t
         left join marts.customer_engagement as e on t.msisdn = e.msisdn
@@ -401,10 +399,10 @@ def data_quality_section(audit: pd.DataFrame) -> dict[str, object]:
             "file": r.file_name,
             "format": r.file_format,
             "size": text.fmt_bytes(r.size_bytes),
-            "read": text.fmt_count(r.records_read),
-            "loaded": text.fmt_count(r.records_loaded),
-            "quarantined": text.fmt_count(r.records_quarantined),
-            "unattributed": text.fmt_count(r.unattributed_records),
+            "read": text.fmt_count(r.read_record_count),
+            "loaded": text.fmt_count(r.loaded_record_count),
+            "quarantined": text.fmt_count(r.quarantined_record_count),
+            "unattributed": text.fmt_count(r.unattributed_record_count),
             "unknown_columns": ", ".join(r.unknown_columns)
             if r.unknown_columns is not None and len(r.unknown_columns)
             else "",
@@ -412,10 +410,10 @@ def data_quality_section(audit: pd.DataFrame) -> dict[str, object]:
         for r in audit.itertuples()
     ]
     total = {
-        "read": text.fmt_count(audit["records_read"].sum()),
-        "loaded": text.fmt_count(audit["records_loaded"].sum()),
-        "quarantined": text.fmt_count(audit["records_quarantined"].sum()),
-        "unattributed": text.fmt_count(audit["unattributed_records"].sum()),
+        "read": text.fmt_count(audit["read_record_count"].sum()),
+        "loaded": text.fmt_count(audit["loaded_record_count"].sum()),
+        "quarantined": text.fmt_count(audit["quarantined_record_count"].sum()),
+        "unattributed": text.fmt_count(audit["unattributed_record_count"].sum()),
         "size": text.fmt_bytes(audit["size_bytes"].sum()),
     }
     reasons = [
@@ -594,25 +592,3 @@ def build_report(db_path: Path, out_dir: Path) -> Path:
         _write_file_atomic(target, html)
         return target
     return _write_folder(out_dir, html, [])
-
-
-def report_from_env() -> Path:
-    """The main job's report step: XDR_PUBLISHED_DB -> XDR_REPORT_DIR (defaults in README)."""
-    db_path = Path(os.environ.get("XDR_PUBLISHED_DB") or DEFAULT_PUBLISHED_DB)
-    out_dir = Path(os.environ.get("XDR_REPORT_DIR") or DEFAULT_REPORT_DIR)
-    path = build_report(db_path, out_dir)
-    if path.name == NO_DATA_FILE:
-        print(
-            f"    no customer data: wrote {path}; kept the last good report "
-            f"{out_dir / REPORT_FILE}",
-            flush=True,
-        )
-    else:
-        status = report_status(path)
-        charts_written = len(list((out_dir / CHARTS_DIR).glob("*.png")))
-        what = "no customer data, " if status == STATUS_NO_DATA else ""
-        print(
-            f"    report: {path} ({what}{charts_written} charts in {out_dir / CHARTS_DIR})",
-            flush=True,
-        )
-    return path

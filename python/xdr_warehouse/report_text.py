@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from xdr_warehouse import vocabulary
+
 MISSING = "–"
 
 #: Decimal byte units, smallest first.
@@ -29,37 +31,17 @@ BYTE_UNITS: tuple[tuple[str, float], ...] = (
 MS_PER_HOUR = 3_600_000.0
 
 #: Engagement metrics as the marts name them (top_customers_by_engagement.metric,
-#: engagement_cluster_summary.metric), in report order.
-METRICS: tuple[str, ...] = ("sessions", "duration_ms", "traffic_bytes")
+#: engagement_cluster_summary.metric), in report order (seed engagement_metrics).
+METRICS: tuple[str, ...] = tuple(term.key for term in vocabulary.engagement_metrics())
 #: customer_engagement column of each metric.
-METRIC_COLUMNS: dict[str, str] = {
-    "sessions": "session_count",
-    "duration_ms": "total_duration_ms",
-    "traffic_bytes": "total_traffic_bytes",
-}
-METRIC_TITLES: dict[str, str] = {
-    "sessions": "Sessions",
-    "duration_ms": "Session time",
-    "traffic_bytes": "Traffic (DL + UL)",
-}
+METRIC_COLUMNS: dict[str, str] = vocabulary.metric_columns()
+METRIC_TITLES: dict[str, str] = {t.key: t.label for t in vocabulary.engagement_metrics()}
 #: How a metric is named inside a sentence.
-METRIC_WORDS: dict[str, str] = {
-    "sessions": "sessions",
-    "duration_ms": "session time",
-    "traffic_bytes": "traffic",
-}
+METRIC_WORDS: dict[str, str] = {t.key: t.phrase for t in vocabulary.engagement_metrics()}
 
-#: Quarantine reasons as xdr_load_audit spells them (column <reason>_records).
-QUARANTINE_REASONS: dict[str, str] = {
-    "summary_row": "summary row of column means",
-    "malformed_line": "malformed line",
-    "invalid_value": "invalid value",
-    "missing_value": "missing required value",
-    "negative_value": "negative value",
-    "percent_out_of_range": "percentage outside 0..100",
-    "end_before_start": "end before start",
-    "duplicate_record": "exact duplicate",
-}
+#: Quarantine reasons (xdr_load_audit column <reason>_count) and their words
+#: (seed quarantine_reasons).
+QUARANTINE_REASONS: dict[str, str] = {t.key: t.phrase for t in vocabulary.quarantine_reasons()}
 
 
 # --------------------------------------------------------------------------- numbers
@@ -214,7 +196,7 @@ def overview_sentences(engagement: pd.DataFrame, audit: pd.DataFrame) -> list[st
     ``engagement`` has customer_engagement's columns, ``audit`` xdr_load_audit's.
     """
     files = int(len(audit))
-    loaded = int(audit["records_loaded"].sum()) if files else 0
+    loaded = int(audit["loaded_record_count"].sum()) if files else 0
     customers = int(len(engagement))
     sentences = [
         f"This report covers {plural(customers, 'customer')} with "
@@ -263,7 +245,9 @@ def top_customer_sentences(
     if "is_tied" in top and bool(top["is_tied"].fillna(False).any()):
         last = top.iloc[-1]
         shared = (
-            int(last["customers_with_value"]) if not is_missing(last["customers_with_value"]) else 1
+            int(last["same_value_customer_count"])
+            if not is_missing(last["same_value_customer_count"])
+            else 1
         )
         tied_listed = int(top["is_tied"].fillna(False).sum())
         sentence = (
@@ -300,7 +284,7 @@ def cluster_frame(summary: pd.DataFrame) -> pd.DataFrame:
             {
                 "cluster_id": cid,
                 "engagement_level": str(record["engagement_level"]),
-                "customers": int(record["customers"]),
+                "customers": int(record["customer_count"]),
                 "customer_share": float(record["customer_share"]),
             },
         )
@@ -389,8 +373,8 @@ def elbow_sentences(elbow: pd.DataFrame, k_used: int) -> list[str]:
         f"in scaled units) falls from {fmt_number(first.inertia, 0)} at k = {int(first.k)} "
         f"to {fmt_number(last.inertia, 0)} at k = {int(last.k)}."
     ]
-    if {"sample_size", "customers"} <= set(elbow.columns):
-        sample, customers = int(first.sample_size), int(first.customers)
+    if {"sample_size", "customer_count"} <= set(elbow.columns):
+        sample, customers = int(first.sample_size), int(first.customer_count)
         if sample < customers:
             sentences.append(
                 f"The curve is computed on a random sample of {fmt_count(sample)} of the "
@@ -496,7 +480,7 @@ def quarantine_rows(audit: pd.DataFrame) -> list[tuple[str, int]]:
     """(reason for people, records) for every reason with records, most first."""
     rows = []
     for reason, label in QUARANTINE_REASONS.items():
-        column = f"{reason}_records"
+        column = f"{reason}_count"
         if column in audit:
             n = int(audit[column].fillna(0).sum())
             if n:
@@ -508,9 +492,9 @@ def data_quality_sentences(audit: pd.DataFrame) -> list[str]:
     """Records read, loaded, quarantined (by reason) and unattributed, from xdr_load_audit."""
     if audit.empty:
         return ["No input file was loaded."]
-    read = int(audit["records_read"].sum())
-    loaded = int(audit["records_loaded"].sum())
-    quarantined = int(audit["records_quarantined"].sum())
+    read = int(audit["read_record_count"].sum())
+    loaded = int(audit["loaded_record_count"].sum())
+    quarantined = int(audit["quarantined_record_count"].sum())
     if read == 0:
         return [f"No record was read: {plural(len(audit), 'input file')} without data rows."]
     sentences = [
@@ -523,7 +507,7 @@ def data_quality_sentences(audit: pd.DataFrame) -> list[str]:
         sentences.append(
             "Quarantined: " + join_words([f"{fmt_count(n)} {label}" for label, n in reasons]) + "."
         )
-    unattributed = int(audit["unattributed_records"].sum())
+    unattributed = int(audit["unattributed_record_count"].sum())
     if unattributed:
         sentences.append(
             f"{plural(unattributed, 'loaded session')} "
@@ -535,15 +519,15 @@ def data_quality_sentences(audit: pd.DataFrame) -> list[str]:
         )
     elif loaded:
         sentences.append("Every loaded session has an MSISDN.")
-    if "records_without_bearer_id" in audit:
-        no_bearer = int(audit["records_without_bearer_id"].sum())
+    if "no_bearer_id_record_count" in audit:
+        no_bearer = int(audit["no_bearer_id_record_count"].sum())
         if no_bearer:
             sentences.append(
                 f"{plural(no_bearer, 'loaded session')} {'has' if no_bearer == 1 else 'have'} "
                 "no Bearer Id; they still count as sessions."
             )
-    if "total_identity_mismatches" in audit:
-        mismatches = int(audit["total_identity_mismatches"].sum())
+    if "total_identity_mismatch_count" in audit:
+        mismatches = int(audit["total_identity_mismatch_count"].sum())
         if mismatches:
             sentences.append(
                 f"In {plural(mismatches, 'loaded session')} Total DL or Total UL differs from "
@@ -559,7 +543,7 @@ def data_quality_sentences(audit: pd.DataFrame) -> list[str]:
 
 def no_data_sentences(audit: pd.DataFrame) -> list[str]:
     """Why a report has no customer data."""
-    loaded = int(audit["records_loaded"].sum()) if len(audit) else 0
+    loaded = int(audit["loaded_record_count"].sum()) if len(audit) else 0
     if not len(audit):
         return ["The published warehouse has no input file and no customer data."]
     if loaded == 0:

@@ -1,5 +1,5 @@
 -- Every record read is either loaded or quarantined: per file, the audit's
--- counts equal the staged records and the quarantine table. Returns mismatches.
+-- counts equal the loaded records and the quarantine table. Returns mismatches.
 
 with
 
@@ -7,18 +7,18 @@ audit as (
     select * from {{ ref('xdr_load_audit') }}
 ),
 
-staged as (
+read_records as (
     select
         source_file,
-        count(*) as records_read
-    from {{ ref('int_xdr__records') }}
+        count(*) as read_record_count
+    from {{ ref('int_records_current') }}
     group by source_file
 ),
 
 quarantined as (
     select
         source_file,
-        count(*) as records_quarantined
+        count(*) as quarantined_record_count
     from {{ ref('xdr_quarantined_records') }}
     group by source_file
 ),
@@ -26,23 +26,27 @@ quarantined as (
 sessions as (
     select
         source_file,
-        count(*) as records_loaded
-    from {{ ref('int_xdr__sessions') }}
+        count(*) as loaded_record_count
+    from {{ ref('int_sessions_deduplicated') }}
     group by source_file
+),
+
+final as (
+    select
+        audit.source_file,
+        audit.read_record_count,
+        read_records.read_record_count as records_in_warehouse,
+        audit.loaded_record_count,
+        sessions.loaded_record_count as sessions_loaded,
+        audit.quarantined_record_count,
+        quarantined.quarantined_record_count as quarantine_rows
+    from audit
+    left join read_records on audit.source_file = read_records.source_file
+    left join quarantined on audit.source_file = quarantined.source_file
+    left join sessions on audit.source_file = sessions.source_file
+    where audit.read_record_count <> coalesce(read_records.read_record_count, 0)
+        or audit.loaded_record_count <> coalesce(sessions.loaded_record_count, 0)
+        or audit.quarantined_record_count <> coalesce(quarantined.quarantined_record_count, 0)
 )
 
-select
-    audit.source_file,
-    audit.records_read,
-    staged.records_read as staged_records,
-    audit.records_loaded,
-    sessions.records_loaded as sessions_loaded,
-    audit.records_quarantined,
-    quarantined.records_quarantined as quarantine_rows
-from audit
-left join staged on audit.source_file = staged.source_file
-left join quarantined on audit.source_file = quarantined.source_file
-left join sessions on audit.source_file = sessions.source_file
-where audit.records_read <> coalesce(staged.records_read, 0)
-    or audit.records_loaded <> coalesce(sessions.records_loaded, 0)
-    or audit.records_quarantined <> coalesce(quarantined.records_quarantined, 0)
+select * from final

@@ -1,8 +1,8 @@
 -- engagement_elbow has one row per k from var('elbow_k_min') up to
 -- least(var('elbow_k_max'), distinct points in the sample), exactly one elbow
--- when it has rows, and its sample is least(customers, var('elbow_sample_size'))
--- customers of customer_engagement. Distinct points = distinct feature rows,
--- counted up to elbow_k_max. Fails with one row per problem.
+-- when it has rows, and its sample is clustering_elbow_sample (every customer
+-- when there are at most var('elbow_sample_size')). Distinct points = distinct
+-- feature rows, counted up to elbow_k_max. Fails with one row per problem.
 
 with
 
@@ -25,7 +25,8 @@ feature_rows as (
 population as (
     select
         (select count(*) from customers) as customers,
-        (select count(*) from feature_rows) as points
+        (select count(*) from feature_rows) as points,
+        (select count(*) from {{ ref('clustering_elbow_sample') }}) as sampled
 ),
 
 curve as (
@@ -34,13 +35,13 @@ curve as (
         count(distinct k) as distinct_k,
         min(k) as min_k,
         max(k) as max_k,
-        count(*) filter (where is_elbow) as elbows,
-        min(distinct_points) as distinct_points,
-        max(distinct_points) as max_distinct_points,
+        count(case when is_elbow then 1 end) as elbows,
+        min(distinct_point_count) as distinct_points,
+        max(distinct_point_count) as max_distinct_points,
         min(sample_size) as sample_size,
         max(sample_size) as max_sample_size,
-        min(customers) as elbow_customers,
-        max(customers) as max_elbow_customers
+        min(customer_count) as elbow_customers,
+        max(customer_count) as max_elbow_customers
     from elbow
 ),
 
@@ -49,6 +50,7 @@ checked as (
         curve.*,
         population.customers,
         population.points,
+        population.sampled,
         greatest(
             least({{ var('elbow_k_max') }}, coalesce(curve.distinct_points, 0))
             - {{ var('elbow_k_min') }} + 1,
@@ -80,12 +82,13 @@ problems as (
     where k_rows > 0 and elbows != 1
     union all
     select
-        'sample is not least(customers, elbow_sample_size)' as problem,
+        'sample is not clustering_elbow_sample' as problem,
         *
     from checked
     where k_rows > 0 and (
         sample_size != max_sample_size
-        or sample_size != least(customers, {{ var('elbow_sample_size') }})
+        or sample_size != sampled
+        or (customers <= {{ var('elbow_sample_size') }} and sample_size != customers)
         or elbow_customers != max_elbow_customers
         or elbow_customers != customers
         or distinct_points != max_distinct_points

@@ -13,7 +13,7 @@ customers as (
 
 unattributed as (
     select
-        cast(coalesce(sum(unattributed_records), 0) as hugeint) as sessions,
+        cast(coalesce(sum(unattributed_record_count), 0) as hugeint) as sessions,
         cast(coalesce(sum(unattributed_duration_ms), 0) as hugeint) as duration_ms,
         cast(coalesce(sum(unattributed_traffic_bytes), 0) as hugeint) as traffic_bytes
     from {{ ref('xdr_load_audit') }}
@@ -24,7 +24,7 @@ sessions as (
         cast(count(*) as hugeint) as sessions,
         cast(coalesce(sum(duration_ms), 0) as hugeint) as duration_ms,
         cast(coalesce(sum(total_dl_bytes + total_ul_bytes), 0) as hugeint) as traffic_bytes
-    from {{ ref('int_xdr__sessions') }}
+    from {{ ref('int_sessions_deduplicated') }}
 ),
 
 compared as (

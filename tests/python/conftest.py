@@ -1,21 +1,30 @@
-"""Shared fixtures: a generated xDR file and a warehouse built on it by dbt.
+"""Shared fixtures: settings for an isolated workspace, a generated xDR file, a built warehouse.
 
-dbt runs in-process (dbtRunner) from the repository root, with its own build
-database, target and log folders under pytest's tmp dirs, so tests never touch
-the user's warehouse/ and can run beside a developer's build.
+Every test that builds gets its own :class:`Workspace`: a Settings object whose
+build database, landing folder, dbt target and log folders, BI file, Parquet
+exports and report lie under pytest's tmp dir, so tests never touch the user's
+warehouse/ and can run beside a developer's build. dbt runs in-process
+(dbtRunner) from the repository root with those settings passed as --vars, as
+``xdr`` does: no test sets an environment variable for it.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import contextlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from xdr_warehouse import job
+from xdr_warehouse.dbt_runner import dbt_command
+from xdr_warehouse.ingest import IngestResult
+from xdr_warehouse.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 #: Real sample rows of the export, kept in the repository (see its README.md).
@@ -29,65 +38,100 @@ LOAD_CHAIN = [
     "+customer_engagement",
     "+xdr_load_audit",
     "+xdr_quarantined_records",
+    "+tests/dbt/assert_every_line_of_every_file_was_read.sql",
     "--indirect-selection",
     "cautious",
 ]
 
 
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+def public_tables_in_yaml() -> tuple[str, ...]:
+    """The models the YAML under models/ marks ``access: public`` (the BI contract), sorted.
+
+    Read from the YAML itself, independently of the dbt manifest that publish uses.
+    """
+    import yaml
+
+    names = set()
+    for path in (REPO / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+            if model.get("access") == "public":
+                names.add(model["name"])
+    return tuple(sorted(names))
+
+
+#: The BI contract: every public table of the published file but publish_info.
+PUBLIC_TABLES = public_tables_in_yaml()
+
+
+def workspace_settings(root: Path, **overrides: Any) -> Settings:
+    """Settings with every path under ``root`` (no environment read)."""
+    return Settings.from_env(
+        {},
+        project_dir=REPO,
+        build_db=root / "build.duckdb",
+        published_db=root / "engagement.duckdb",
+        export_dir=root / "parquet",
+        report_dir=root / "reports",
+        landing_dir=root / "landing",
+        temp_dir=root / "tmp",
+        log_dir=root / "logs",
+        target_path=root / "target",
+        data_dir=root / "data",
+        **overrides,
+    )
 
 
 @dataclass(frozen=True)
-class DbtWorkspace:
-    """Where one test's dbt runs read and write."""
+class Workspace:
+    """Where one test's ingest, dbt runs, publish and report read and write."""
 
     root: Path
-    build_db: Path
+    settings: Settings
 
-    def env(self, xdr_path: str | Path, **extra: str) -> dict[str, str]:
-        return {
-            "XDR_PATH": str(xdr_path),
-            "XDR_BUILD_DB": str(self.build_db),
-            "XDR_TEMP_DIR": str(self.root / "tmp"),
-            "DBT_TARGET_PATH": str(self.root / "target"),
-            "DBT_LOG_PATH": str(self.root / "logs"),
-            **extra,
-        }
+    @property
+    def build_db(self) -> Path:
+        return self.settings.build_db
 
-    def dbt(self, args: list[str], xdr_path: str | Path, **extra: str) -> dbtRunnerResult:
-        """Run one dbt command in-process from the repository root."""
-        cwd = Path.cwd()
-        os.chdir(REPO)
-        try:
-            with environment(**self.env(xdr_path, **extra)):
-                return dbtRunner().invoke([*args, "--no-partial-parse", "--quiet"])
-        finally:
-            os.chdir(cwd)
+    def with_input(self, xdr_path: str | Path | None) -> Settings:
+        return replace(self.settings, input_path=None if xdr_path is None else str(xdr_path))
 
-    def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.build_db), read_only=True) as con:
-            return con.sql(sql).fetchall()
+    def ingest(self, xdr_path: str | Path) -> IngestResult:
+        """Land ``xdr_path`` in this workspace's raw layer (raises XdrInputError)."""
+        return job.ingest(self.settings, str(xdr_path))
 
-    def df(self, sql: str):  # noqa: ANN201 - pandas DataFrame
-        with duckdb.connect(str(self.build_db), read_only=True) as con:
-            return con.sql(sql).df()
+    def dbt(
+        self, args: Sequence[str], xdr_path: str | Path | None = None, **variables: Any
+    ) -> dbtRunnerResult:
+        """Ingest ``xdr_path`` (when given), then run one dbt command in-process."""
+        if xdr_path is not None:
+            self.ingest(xdr_path)
+        extra = ["--vars", repr(variables)] if variables else []
+        command = dbt_command(self.settings, [args[0]], [*args[1:], *extra, "--quiet"])
+        with contextlib.chdir(REPO), contextlib.redirect_stdout(io.StringIO()):
+            return dbtRunner().invoke([*command, "--no-partial-parse"])
+
+    def cli(self, argv: Sequence[str], xdr_path: str | Path | None) -> int:
+        """``xdr ARGV`` with this workspace's settings and input; returns the exit code."""
+        from xdr_warehouse import cli
+
+        return cli.main(list(argv), settings=self.with_input(xdr_path))
+
+    def query(self, sql: str, db: Path | None = None) -> list[tuple]:
+        with duckdb.connect(str(db or self.build_db), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def df(self, sql: str, db: Path | None = None):  # noqa: ANN201 - pandas DataFrame
+        with duckdb.connect(str(db or self.build_db), read_only=True) as con:
+            return con.execute(sql).df()
 
 
-def new_workspace(root: Path) -> DbtWorkspace:
+def new_workspace(root: Path, **overrides: Any) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
-    return DbtWorkspace(root=root, build_db=root / "build.duckdb")
+    return Workspace(root=root, settings=workspace_settings(root, **overrides))
+
+
+#: The old name, for tests written against it.
+DbtWorkspace = Workspace
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +141,9 @@ def reference_dir() -> Path:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> DbtWorkspace:
-    """A fresh, empty dbt workspace for one test."""
-    return new_workspace(tmp_path / "dbt")
+def workspace(tmp_path: Path) -> Workspace:
+    """A fresh, empty workspace for one test."""
+    return new_workspace(tmp_path / "ws")
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +157,8 @@ def generated_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(generated_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtWorkspace:
-    """The warehouse after one successful `dbt build` on the generated file."""
+def built_warehouse(generated_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The warehouse after one successful ingest + `dbt build` on the generated file."""
     ws = new_workspace(tmp_path_factory.mktemp("warehouse"))
     result = ws.dbt(["build"], generated_csv)
     assert result.success, f"dbt build failed: {result.exception}"

@@ -1,0 +1,30 @@
+"""The cluster model: scaler and centroids fitted on the fit sample, one row per cluster.
+
+Thin dbt Python model (DuckDB): the work is in ``xdr_warehouse.clustering``.
+Settings come from the model config (rendered from the dbt vars in
+_clustering__models.yml). On Spark the ``xdr`` job runs the same function.
+"""
+
+from xdr_warehouse.clustering import ClusterSettings
+from xdr_warehouse.clustering.stage import cluster_model_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt passes a Python model only the config keys it sees in dbt.config.get() calls
+    settings = ClusterSettings.from_mapping(
+        {
+            "cluster_k": dbt.config.get("cluster_k"),
+            "cluster_scaler": dbt.config.get("cluster_scaler"),
+            "cluster_seed": dbt.config.get("cluster_seed"),
+            "cluster_n_init": dbt.config.get("cluster_n_init"),
+            "cluster_max_iter": dbt.config.get("cluster_max_iter"),
+            "cluster_fit_sample_size": dbt.config.get("cluster_fit_sample_size"),
+            "cluster_threads": dbt.config.get("cluster_threads"),
+            "elbow_k_min": dbt.config.get("elbow_k_min"),
+            "elbow_k_max": dbt.config.get("elbow_k_max"),
+            "elbow_sample_size": dbt.config.get("elbow_sample_size"),
+            "elbow_n_init": dbt.config.get("elbow_n_init"),
+        }
+    )
+    return cluster_model_table(dbt.ref("clustering_fit_sample").to_arrow_table(), settings)

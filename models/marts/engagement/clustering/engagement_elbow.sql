@@ -1,0 +1,24 @@
+-- One row per k of the elbow curve: k-means inertia on the elbow sample and
+-- whether k is the elbow (engagement_elbow_curve, the Python stage).
+
+with
+
+curve as (
+    select * from {{ ref('engagement_elbow_curve') }}
+),
+
+final as (
+    select
+        cast(k as integer) as k,
+        cast(inertia as double) as inertia,
+        is_elbow,
+        cast(elbow_method as {{ dbt.type_string() }}) as elbow_method,
+        cast(sample_size as bigint) as sample_size,
+        cast(customer_count as bigint) as customer_count,
+        cast(distinct_point_count as bigint) as distinct_point_count,
+        cast(scaler as {{ dbt.type_string() }}) as scaler,
+        cast(seed as bigint) as seed
+    from curve
+)
+
+select * from final

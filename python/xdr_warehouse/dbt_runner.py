@@ -1,0 +1,255 @@
+"""Run dbt in-process with the run's settings, and read what dbt wrote about it.
+
+``run_dbt`` calls dbt-core's ``dbtRunner`` from the project folder with the
+settings as options (``--target``, ``--threads``, ``--vars``, the target and log
+paths), prints one line per model as it finishes, keeps dbt's own console
+output (tracebacks included) in ``logs/dbt.log`` and raises :class:`DbtError`
+with one line naming what failed.
+
+The manifest (``target/manifest.json``) says which models form the BI
+contract (``access: public``); ``run_results.json`` says whether the last build
+passed, which ``xdr publish`` checks before it publishes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from xdr_warehouse.settings import Settings
+
+log = logging.getLogger("xdr_warehouse")
+
+#: dbt statuses of a node that passed (a warning passes, it is stored and reported).
+PASSED = {"success", "pass", "warn", "no-op"}
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message is the one line to show."""
+
+
+def lock_error_in(text: str) -> str | None:
+    """A one-line explanation when DuckDB could not lock a database file."""
+    match = re.search(r'Could not set lock on file "([^"]+)".*?PID (\d+)', text, re.S)
+    if match:
+        return (
+            f"{match.group(1)} is in use by another process (PID {match.group(2)}); "
+            "close that process (a BI tool or a duckdb shell on the build database) and run again"
+        )
+    return None
+
+
+class DbtProgress:
+    """A dbtRunner callback: one line per model as it finishes, tests counted."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tests: dict[str, int] = {}
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node = event.data.node_info
+        status = str(node.node_status)
+        if node.resource_type in ("test", "unit_test"):
+            self.tests[status] = self.tests.get(status, 0) + 1
+            if status not in {"pass", "success"}:
+                print(
+                    f"    {status.upper():<7} {node.resource_type} {node.node_name}",
+                    file=self.out,
+                    flush=True,
+                )
+            return
+        seconds = _elapsed(node.node_started_at, node.node_finished_at)
+        print(
+            f"    {status.upper():<7} {node.resource_type} {node.node_name} ({seconds:.1f} s)",
+            file=self.out,
+            flush=True,
+        )
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {status}" for status, n in sorted(self.tests.items())) or "none"
+
+
+def _elapsed(started: str, finished: str) -> float:
+    try:
+        return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _failures(result: Any) -> list[str]:
+    failures = []
+    for node_result in getattr(getattr(result, "result", None), "results", None) or []:
+        status = str(getattr(node_result, "status", "")).lower()
+        if status in {"error", "fail", "runtime error"}:
+            node = node_result.node
+            kind = node.resource_type.value if hasattr(node, "resource_type") else "node"
+            lines = [
+                line.strip()
+                for line in (getattr(node_result, "message", "") or "").splitlines()
+                if line.strip() and not line.strip().startswith(">")
+            ]
+            detail = lines[-1] if lines else status
+            failures.append(f"{kind} {node.name}: {detail}")
+    return failures
+
+
+def failure_summary(result: Any) -> str:
+    """Name the dbt nodes that failed (models that errored, tests that failed)."""
+    failures = _failures(result)
+    if failures:
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        return "; ".join(failures[:3]) + more
+    exception = getattr(result, "exception", None)
+    if exception is not None:
+        text = str(exception)
+        return lock_error_in(text) or (text.strip().splitlines() or ["dbt failed"])[-1]
+    return "see logs/dbt.log"
+
+
+def merge_vars(settings: Settings, extra_args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """The settings' dbt vars merged with a ``--vars`` the user passed; the other args."""
+    merged: dict[str, Any] = dict(settings.dbt_vars())
+    rest: list[str] = []
+    args = list(extra_args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value = None
+        if arg == "--vars" and i + 1 < len(args):
+            value, i = args[i + 1], i + 2
+        elif arg.startswith("--vars="):
+            value, i = arg.split("=", 1)[1], i + 1
+        else:
+            rest.append(arg)
+            i += 1
+            continue
+        parsed = yaml.safe_load(value) if value.strip() else {}
+        if not isinstance(parsed, dict):
+            raise DbtError(f"--vars {value!r} is not a YAML mapping such as '{{cluster_k: 4}}'")
+        merged.update(parsed)
+    return merged, rest
+
+
+def dbt_command(
+    settings: Settings, command: Sequence[str], extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The full dbt argument list for ``command`` with the settings."""
+    variables, rest = merge_vars(settings, extra_args)
+    args = [
+        *command,
+        "--target",
+        settings.target,
+        "--vars",
+        json.dumps(variables),
+        "--target-path",
+        str(settings.target_path),
+        "--log-path",
+        str(settings.log_dir),
+        "--project-dir",
+        str(settings.project_dir),
+        "--profiles-dir",
+        str(settings.project_dir),
+    ]
+    if command and command[0] in {"build", "run", "test", "seed", "snapshot"}:
+        args += ["--threads", str(settings.dbt_threads)]
+    return args + rest
+
+
+@contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def run_dbt(
+    settings: Settings,
+    command: Sequence[str],
+    extra_args: Sequence[str] = (),
+    out: TextIO | None = None,
+) -> Any:
+    """Run one dbt command in-process; raise DbtError (one line) when it fails."""
+    from dbt.cli.main import dbtRunner
+
+    out = out or sys.stdout
+    progress = DbtProgress(out)
+    args = dbt_command(settings, command, extra_args)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        _in_folder(settings.project_dir),
+        open(settings.log_dir / "dbt-console.log", "a") as console,
+        redirect_stdout(console),
+        redirect_stderr(console),
+    ):
+        result = dbtRunner(callbacks=[progress]).invoke(args)
+    if command and command[0] in {"build", "test"}:
+        print(f"    tests and unit tests: {progress.summary()}", file=out, flush=True)
+    log.info("dbt %s -> success=%s", " ".join(args), result.success)
+    if not result.success:
+        for failure in _failures(result):
+            log.info("  %s", failure)
+        lock_error = lock_error_in(str(getattr(result, "exception", "")))
+        raise DbtError(lock_error or f"dbt {command[0]} failed: {failure_summary(result)}")
+    return result
+
+
+def public_models(settings: Settings) -> tuple[str, ...]:
+    """The models of the BI contract (``access: public``), from dbt's manifest, sorted."""
+    path = settings.target_path / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DbtError(f"{path}: cannot read dbt's manifest ({err}); run dbt build first") from err
+    names = {
+        node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and node.get("access") == "public"
+        and node.get("config", {}).get("enabled", True)
+    }
+    if not names:
+        raise DbtError(f"{path}: no public model in dbt's manifest")
+    return tuple(sorted(names))
+
+
+def last_build_problem(settings: Settings) -> str | None:
+    """Why the build database's last ``dbt build`` may not be published (None: it passed).
+
+    Every ``dbt build`` records its outcome in ``audit.dbt_builds`` of the build
+    database (macro xdr_record_build, on-run-end), whoever started it.
+    """
+    import duckdb
+
+    if not settings.build_db.exists():
+        return f"there is no build database {settings.build_db}; run `xdr run` or `xdr build`"
+    try:
+        with duckdb.connect(str(settings.build_db), read_only=True) as con:
+            rows = con.execute(
+                "select passed, failed_nodes from audit.dbt_builds"
+                " order by finished_at desc limit 1"
+            ).fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    except duckdb.Error as err:
+        return lock_error_in(str(err)) or f"cannot read {settings.build_db}: {err}"
+    if not rows:
+        return f"no dbt build has run on {settings.build_db} yet; run `xdr build`"
+    passed, failed = rows[0]
+    if not passed:
+        return f"the last dbt build did not pass: {failed}"
+    return None

@@ -1,0 +1,130 @@
+"""The main job's steps: ingest, build, publish, report; each callable on its own.
+
+``xdr run`` is these four in order, each printed with its duration. Every step
+takes the :class:`~xdr_warehouse.settings.Settings` built once by the CLI (or
+a test) and raises one of the errors listed in :data:`STEP_ERRORS`, whose
+message is the one line to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from xdr_warehouse.dbt_runner import DbtError, last_build_problem, lock_error_in, run_dbt
+from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
+from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
+
+log = logging.getLogger("xdr_warehouse")
+
+
+class JobError(RuntimeError):
+    """A step of the job failed; the message is the one line to show."""
+
+
+def step_errors() -> tuple[type[BaseException], ...]:
+    """The errors a step raises with a one-line message (imported lazily: report is heavy)."""
+    from xdr_warehouse.publish import PublishError
+    from xdr_warehouse.report import ReportError
+
+    return (XdrInputError, JobError, DbtError, PublishError, ReportError)
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Print a step's name, then its duration when it ends."""
+    print(f"==> {name} ...", flush=True)
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    print(f"    {name}: done in {seconds:.1f} s", flush=True)
+    log.info("%s: %.1f s", name, seconds)
+
+
+def input_path(settings: Settings, records: int = DEFAULT_RECORDS, seed: int = DEFAULT_SEED) -> str:
+    """The input to ingest: XDR_PATH, or the generated default (written when missing)."""
+    if settings.input_path:
+        return settings.input_path
+    path = settings.default_input
+    if records != DEFAULT_RECORDS:
+        path = path.with_name(f"xdr_{records}.csv")
+    if not path.exists():
+        from xdr_warehouse.generate import generate_xdr
+
+        with step(f"generate {records:,} xDR records into {path}"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            generate_xdr(path, records, seed=seed)
+    return str(path)
+
+
+def connect_build_db(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open the build database for writing, or explain in one line who holds it."""
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(settings.build_db))
+    except duckdb.Error as err:
+        raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
+
+
+def ingest(settings: Settings, spec: str) -> IngestResult:
+    """Check the input files and land them in the engine's raw layer."""
+    files = inspect_inputs(spec, settings.landing_dir)
+    if settings.engine == "spark":
+        from xdr_warehouse.spark.raw import land as land_spark
+
+        return IngestResult(tuple(land_spark(settings, files)))
+    from xdr_warehouse.ingest.raw_duckdb import land
+
+    con = connect_build_db(settings)
+    try:
+        return IngestResult(tuple(land(con, files)))
+    finally:
+        con.close()
+
+
+def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False) -> Any:
+    """``dbt build`` with the settings (the extra arguments go to dbt)."""
+    settings.temp_dir.mkdir(parents=True, exist_ok=True)
+    args = [*dbt_args, *(["--full-refresh"] if full_refresh else [])]
+    if settings.engine == "spark":
+        from xdr_warehouse.spark.build import build as build_spark
+
+        return build_spark(settings, args)
+    return run_dbt(settings, ["build"], args)
+
+
+def publish(settings: Settings) -> Any:
+    """Publish the last build, refusing when its tests did not all pass."""
+    from xdr_warehouse.dbt_runner import public_models
+    from xdr_warehouse.publish import DuckDBLimits
+    from xdr_warehouse.publish import publish as publish_tables
+
+    problem = last_build_problem(settings)
+    if problem:
+        raise JobError(f"nothing published: {problem}; {settings.published_db} is unchanged")
+    result = publish_tables(
+        settings.build_db,
+        settings.published_db,
+        settings.export_dir,
+        public_models(settings),
+        storage_version=settings.publish_storage_version,
+        engine=settings.engine,
+        limits=DuckDBLimits(settings.memory_limit, settings.duckdb_threads),
+    )
+    print(f"    {result.summary()}", flush=True)
+    return result
+
+
+def report(settings: Settings) -> Path:
+    """Write the report from the published file."""
+    from xdr_warehouse.report import build_report
+
+    path = build_report(settings.published_db, settings.report_dir)
+    print(f"    wrote {path}", flush=True)
+    return path

@@ -1,0 +1,147 @@
+"""Every setting of a run, read once from the environment and the command line.
+
+:class:`Settings` is built once (``Settings.from_env``), by the ``xdr`` command
+or a test, and passed down to ingest, the dbt runner, publish and report. It is
+the only module of the package that reads ``os.environ``; nothing writes to it.
+dbt gets the settings it needs as ``--vars`` and options (see
+:meth:`Settings.dbt_vars`), so ``profiles.yml`` reads them with ``var()``; its
+``env_var()`` fallbacks serve plain ``dbt`` commands typed by hand.
+
+Relative paths are relative to the project folder (the repository root).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("duckdb", "spark")
+
+#: The generated default input: records, seed and file.
+DEFAULT_RECORDS = 150_000
+DEFAULT_SEED = 42
+
+
+def _project_dir(env: Mapping[str, str]) -> Path:
+    configured = env.get("XDR_PROJECT_DIR")
+    return Path(configured).resolve() if configured else Path.cwd().resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one run; paths are absolute (resolved against ``project_dir``)."""
+
+    project_dir: Path
+    #: Which engine does the work: ``duckdb`` (embedded, the default) or ``spark``.
+    engine: str = "duckdb"
+    #: The input: a file, a folder or a glob (XDR_PATH); None = the generated default.
+    input_path: str | None = None
+    build_db: Path = Path("warehouse/build.duckdb")
+    published_db: Path = Path("warehouse/engagement.duckdb")
+    export_dir: Path = Path("warehouse/parquet")
+    report_dir: Path = Path("reports")
+    #: Where ingest keeps its links to the input files and converted copies.
+    landing_dir: Path = Path("warehouse/landing")
+    temp_dir: Path = Path("warehouse/tmp")
+    log_dir: Path = Path("logs")
+    target_path: Path = Path("target")
+    data_dir: Path = Path("data/generated")
+    memory_limit: str = "1.5GB"
+    duckdb_threads: int = 2
+    dbt_threads: int = 2
+    #: dbt target: ``dev`` (DuckDB build database) or ``spark``; DBT_TARGET overrides.
+    dbt_target: str | None = None
+    publish_storage_version: str = "v1.0.0"
+    #: Spark master for ``engine = spark``: ``local[2]`` or ``spark://127.0.0.1:7077``.
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "4g"
+    spark_executor_memory: str = "2g"
+    dashboard_port: int = 8501
+
+    #: Environment variable of each field (those without one are fixed or come from options).
+    ENV = {
+        "engine": "XDR_ENGINE",
+        "input_path": "XDR_PATH",
+        "build_db": "XDR_BUILD_DB",
+        "published_db": "XDR_PUBLISHED_DB",
+        "export_dir": "XDR_EXPORT_DIR",
+        "report_dir": "XDR_REPORT_DIR",
+        "landing_dir": "XDR_LANDING_DIR",
+        "temp_dir": "XDR_TEMP_DIR",
+        "log_dir": "XDR_LOG_DIR",
+        "target_path": "DBT_TARGET_PATH",
+        "memory_limit": "XDR_MEMORY_LIMIT",
+        "duckdb_threads": "XDR_DUCKDB_THREADS",
+        "dbt_threads": "XDR_DBT_THREADS",
+        "dbt_target": "DBT_TARGET",
+        "publish_storage_version": "XDR_PUBLISH_STORAGE_VERSION",
+        "spark_master": "XDR_SPARK_MASTER",
+        "spark_driver_memory": "XDR_SPARK_DRIVER_MEMORY",
+        "spark_executor_memory": "XDR_SPARK_EXECUTOR_MEMORY",
+        "dashboard_port": "XDR_DASHBOARD_PORT",
+    }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``env`` (default: the process environment), then ``overrides``.
+
+        Overrides with the value None are ignored, so command-line options that
+        were not given leave the environment's value in place.
+        """
+        env = os.environ if env is None else env
+        project_dir = Path(overrides.pop("project_dir", None) or _project_dir(env)).resolve()
+        values: dict[str, Any] = {}
+        kinds = {f.name: f.type for f in fields(cls)}
+        for name, variable in cls.ENV.items():
+            raw = env.get(variable)
+            if raw not in (None, ""):
+                values[name] = int(raw) if kinds[name] == "int" else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(project_dir=project_dir, **values)
+        return settings.resolved()
+
+    def resolved(self) -> Settings:
+        """The same settings with every path absolute and the engine checked."""
+        if self.engine not in ENGINES:
+            raise ValueError(f"XDR_ENGINE={self.engine!r}: use one of {', '.join(ENGINES)}")
+        paths = {
+            f.name: self.absolute(getattr(self, f.name))
+            for f in fields(self)
+            if f.type == "Path" and f.name != "project_dir"
+        }
+        return replace(self, **paths)
+
+    def absolute(self, path: Path | str) -> Path:
+        """``path`` made absolute against the project folder."""
+        path = Path(path)
+        return path if path.is_absolute() else self.project_dir / path
+
+    @property
+    def target(self) -> str:
+        """The dbt target: DBT_TARGET when set, else the engine's (``dev`` or ``spark``)."""
+        return self.dbt_target or ("spark" if self.engine == "spark" else "dev")
+
+    @property
+    def default_input(self) -> Path:
+        """The generated default input file."""
+        return self.data_dir / f"xdr_{DEFAULT_RECORDS // 1000}k.csv"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "xdr.log"
+
+    def dbt_vars(self) -> dict[str, str | int]:
+        """The settings ``profiles.yml`` and the models read with ``var()``."""
+        return {
+            "xdr_engine": self.engine,
+            "xdr_build_db": str(self.build_db),
+            "xdr_published_db": str(self.published_db),
+            "xdr_memory_limit": self.memory_limit,
+            "xdr_duckdb_threads": self.duckdb_threads,
+            "xdr_temp_dir": str(self.temp_dir),
+            "xdr_spark_master": self.spark_master,
+            "xdr_spark_warehouse": str(self.absolute("warehouse/spark")),
+        }

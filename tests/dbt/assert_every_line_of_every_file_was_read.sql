@@ -1,0 +1,40 @@
+-- Nothing is lost between a file and the warehouse: for every file version
+-- loaded, the records stored equal the data lines (text) or rows (Parquet)
+-- ingest counted in the file, and they are numbered 1..n without a gap.
+-- Returns the files that differ.
+
+with
+
+files as (
+    select * from {{ ref('stg_xdr__files') }}
+),
+
+loaded as (
+    select
+        file_id,
+        count(*) as stored_records,
+        count(distinct record_number) as distinct_numbers,
+        min(record_number) as first_number,
+        max(record_number) as last_number
+    from {{ ref('int_records_loaded') }}
+    group by file_id
+),
+
+final as (
+    select
+        files.file_id,
+        files.source_file,
+        files.record_count,
+        loaded.stored_records,
+        loaded.distinct_numbers,
+        loaded.first_number,
+        loaded.last_number
+    from files
+    inner join loaded on files.file_id = loaded.file_id
+    where loaded.stored_records <> files.record_count
+        or loaded.distinct_numbers <> loaded.stored_records
+        or loaded.first_number <> 1
+        or loaded.last_number <> loaded.stored_records
+)
+
+select * from final

@@ -1,0 +1,138 @@
+"""The report opened from disk in headless Chromium (selenium + chromedriver).
+
+Checks what a person would see: the page loads from a file:// URL with no
+server, every chart image decoded (naturalWidth > 0), every section is there,
+nothing was fetched from the network, and the console has no SEVERE entries.
+A full-page screenshot is saved to $XDR_TEST_ARTIFACTS (default: the test's
+tmp dir) for a human to look at.
+
+Chromium is required, not optional: without it this test fails and says how to
+install it (Debian: ``apt-get install chromium chromium-driver``; CI does).
+XDR_CHROMIUM / XDR_CHROMEDRIVER override the binaries' paths.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xdr_warehouse.report import build_report
+
+from conftest import Workspace
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = ("overview", "top-customers", "clusters", "applications", "elbow", "data-quality")
+EXPECTED_IMAGES = 8
+
+
+def binary(env: str, default: str) -> Path:
+    """The path of a browser binary; the test fails (not skips) when it is missing."""
+    configured = os.environ.get(env)
+    path = Path(configured) if configured else Path(shutil.which(Path(default).name) or default)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"{path} not found: the report's browser test needs Chromium and chromedriver "
+            "(Debian: `sudo apt-get install chromium chromium-driver`), or set "
+            f"{env} to the binary",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture
+def driver(tmp_path: Path):
+    """Headless Chromium with a fresh profile and the browser console log enabled."""
+    chromium = binary("XDR_CHROMIUM", "/usr/bin/chromium")
+    chromedriver = binary("XDR_CHROMEDRIVER", "/usr/bin/chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium)
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=str(chromedriver), log_output=str(tmp_path / "driver.log"))
+    browser = webdriver.Chrome(service=service, options=options)
+    browser.set_page_load_timeout(60)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def artifacts_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("XDR_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_report_opens_from_disk_in_chromium(
+    built_warehouse: Workspace, tmp_path: Path, driver
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    html = build_report(built_warehouse.build_db, tmp_path / "reports")
+    driver.get(html.as_uri())
+
+    assert driver.execute_script("return document.readyState") == "complete"
+    assert driver.title == "Customer engagement report"
+    for section in SECTIONS:
+        assert driver.find_element(By.ID, section).is_displayed(), section
+
+    images = driver.execute_script(
+        "return Array.from(document.images).map(img => ({"
+        "  alt: img.alt, complete: img.complete,"
+        "  width: img.naturalWidth, height: img.naturalHeight}))"
+    )
+    assert len(images) == EXPECTED_IMAGES
+    broken = [img["alt"] for img in images if not (img["complete"] and img["width"] > 0)]
+    assert broken == [], f"images that did not load: {broken}"
+    assert all(img["height"] > 0 for img in images)
+
+    fetched = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => entry.name)"
+    )
+    assert [url for url in fetched if url.startswith(("http:", "https:"))] == []
+
+    # Full-page screenshot for a person to look at (CI keeps it as an artifact).
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(height) + 100, 16_000))
+    screenshot = artifacts_dir(tmp_path) / "engagement_report.png"
+    assert driver.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 50_000
+    print(f"screenshot: {screenshot}")
+
+    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == [], f"console errors: {severe}"
+
+
+def test_the_checks_catch_a_broken_image_and_a_console_error(tmp_path: Path, driver) -> None:
+    """The two browser checks above are not vacuous: they see a broken page."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>'
+        '<img alt="broken" src="data:image/png;base64,AAAA">'
+        '<script>console.error("boom")</script></body></html>',
+        encoding="utf-8",
+    )
+    driver.get(page.as_uri())
+    widths = driver.execute_script("return Array.from(document.images).map(i => i.naturalWidth)")
+    assert widths == [0]
+    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert any("boom" in entry["message"] for entry in severe)

@@ -1,0 +1,62 @@
+"""Settings are read once, from the environment and the command line, and passed down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from xdr_warehouse.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_defaults_are_paths_under_the_project() -> None:
+    settings = Settings.from_env({}, project_dir=REPO)
+    assert settings.build_db == REPO / "warehouse" / "build.duckdb"
+    assert settings.published_db == REPO / "warehouse" / "engagement.duckdb"
+    assert settings.landing_dir == REPO / "warehouse" / "landing"
+    assert settings.default_input == REPO / "data" / "generated" / "xdr_150k.csv"
+    assert (settings.engine, settings.target, settings.input_path) == ("duckdb", "dev", None)
+
+
+def test_environment_then_options(tmp_path: Path) -> None:
+    env = {
+        "XDR_PATH": "in/*.csv",
+        "XDR_BUILD_DB": str(tmp_path / "b.duckdb"),
+        "XDR_PUBLISHED_DB": "pub/e.duckdb",
+        "XDR_DUCKDB_THREADS": "4",
+        "XDR_ENGINE": "spark",
+        "DBT_TARGET": "published",
+    }
+    settings = Settings.from_env(env, project_dir=tmp_path, duckdb_threads=None, engine=None)
+    assert settings.input_path == "in/*.csv"
+    assert settings.build_db == tmp_path / "b.duckdb"
+    assert settings.published_db == tmp_path / "pub" / "e.duckdb"  # relative to the project
+    assert settings.duckdb_threads == 4 and settings.engine == "spark"
+    assert settings.target == "published"
+    # an option given on the command line wins over the environment
+    assert Settings.from_env(env, project_dir=tmp_path, engine="duckdb").engine == "duckdb"
+    assert Settings.from_env({**env, "DBT_TARGET": ""}, project_dir=tmp_path).target == "spark"
+
+
+def test_unknown_engine_is_one_clear_line() -> None:
+    with pytest.raises(ValueError, match=r"XDR_ENGINE='flink': use one of duckdb, spark"):
+        Settings.from_env({"XDR_ENGINE": "flink"})
+
+
+def test_dbt_gets_the_settings_as_vars(tmp_path: Path) -> None:
+    settings = Settings.from_env({"XDR_MEMORY_LIMIT": "3GB"}, project_dir=tmp_path)
+    variables = settings.dbt_vars()
+    assert variables["xdr_build_db"] == str(tmp_path / "warehouse" / "build.duckdb")
+    assert variables["xdr_memory_limit"] == "3GB" and variables["xdr_engine"] == "duckdb"
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    readers = []
+    for path in sorted((REPO / "python").rglob("*.py")):
+        text = path.read_text()
+        if re.search(r"os\.environ|os\.getenv|environ\[", text):
+            readers.append(path.relative_to(REPO).as_posix())
+    assert readers == ["python/xdr_warehouse/settings.py"]
