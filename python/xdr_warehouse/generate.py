@@ -39,7 +39,6 @@ does not change the bytes either. Memory stays at a few blocks (plus one Parquet
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -66,7 +65,7 @@ import pyarrow.parquet as pq
 
 from xdr_warehouse.columns import APPLICATIONS, RAW_COLUMNS, RAW_CSV_HEADER, RAW_NAMES
 
-__all__ = ["FORMATS", "GenerationResult", "generate_xdr", "infer_format", "main"]
+__all__ = ["FORMATS", "GenerationResult", "generate_xdr", "infer_format"]
 
 FORMATS: tuple[str, ...] = ("csv", "csv.gz", "parquet", "xlsx")
 #: Records per RNG stream. Fixed, so output does not depend on ``chunk_size``.
@@ -1312,35 +1311,3 @@ def generate_xdr(
         tmp.unlink(missing_ok=True)
         raise
     return GenerationResult(path, n_records, rows, fmt, time.perf_counter() - began)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m xdr_warehouse.generate --records N --out PATH``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m xdr_warehouse.generate", description="Write a synthetic TellCo xDR file."
-    )
-    parser.add_argument("--records", type=int, required=True, help="number of session records")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--out", required=True, help="output file (.csv, .csv.gz, .parquet, .xlsx)")
-    parser.add_argument("--format", choices=FORMATS, help="output format (default: from --out)")
-    parser.add_argument("--chunk-size", type=int, default=1_000_000, help="parquet row-group size")
-    parser.add_argument("--no-summary-row", action="store_true", help="omit the trailing means row")
-    args = parser.parse_args(argv)
-    try:
-        result = generate_xdr(
-            args.out, args.records, args.seed, args.format, args.chunk_size, not args.no_summary_row
-        )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    rate = result.n_records / result.seconds if result.seconds > 0 else float("inf")
-    print(
-        f"wrote {result.n_rows_written:,} rows ({result.n_records:,} records + "
-        f"{result.n_rows_written - result.n_records} summary) as {result.fmt} to {result.path} "
-        f"in {result.seconds:.1f} s ({rate:,.0f} records/s)"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
