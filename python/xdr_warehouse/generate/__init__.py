@@ -1098,7 +1098,7 @@ class _Helper:
 
 def _start_helper(model: _Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
     """Launch a helper with ``python -c`` (independent of the caller's ``__main__``)."""
-    package_root = str(Path(__file__).resolve().parents[1])
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
     code = (
