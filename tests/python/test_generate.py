@@ -19,7 +19,7 @@ import pytest
 
 from xdr_warehouse import cli, generate
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate import GenerationResult, generate_xdr
+from xdr_warehouse.generate import GenerationResult, generate_xdr, model
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
 SEED = 42
@@ -251,7 +251,7 @@ def test_null_counts(records: pd.DataFrame) -> None:
     assert records.loc[no_bearer, "Last Location Name"].isna().all()
     assert (records["IMEI"].isna() == records["Handset Type"].isna()).all()
     assert 400 <= (no_bearer & records["MSISDN/Number"].isna()).sum() <= 720
-    dl_tp = records[list(generate.DL_TP_COLUMNS)].isna()
+    dl_tp = records[list(model.DL_TP_COLUMNS)].isna()
     assert dl_tp.all(axis=1).sum() == dl_tp.any(axis=1).sum()
 
 
@@ -285,7 +285,7 @@ def test_bearer_ids(records: pd.DataFrame) -> None:
 
 
 def test_numeric_ranges(records: pd.DataFrame) -> None:
-    for column, (low, high) in generate.APP_RANGES.items():
+    for column, (low, high) in model.APP_RANGES.items():
         values = records[column]
         assert values.min() >= low and values.max() <= high, column
         assert abs(values.mean() - (low + high) / 2) < 0.02 * high, column
@@ -293,7 +293,7 @@ def test_numeric_ranges(records: pd.DataFrame) -> None:
         columns=["Start", "End", "Last Location Name", "Handset Manufacturer", "Handset Type"]
     )
     assert (numeric.min() >= 0).all()
-    for names in (generate.DL_TP_COLUMNS, generate.UL_TP_COLUMNS):
+    for names in (model.DL_TP_COLUMNS, model.UL_TP_COLUMNS):
         buckets = records[list(names)].dropna()
         assert buckets.max().max() <= 100 and buckets.sum(axis=1).between(95, 100).all()
     assert records["DL TP < 50 Kbps (%)"].median() == 100
