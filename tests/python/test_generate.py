@@ -19,7 +19,7 @@ import pytest
 
 from xdr_warehouse import cli, generate
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate import GenerationResult, generate_xdr, model
+from xdr_warehouse.generate import GenerationResult, generate_xdr, model, tables
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
 SEED = 42
@@ -338,7 +338,7 @@ def test_helper_processes_give_the_same_bytes_in_other_formats(
 
 
 def test_a_failing_helper_is_reported() -> None:
-    helper = generate._start_helper(generate._Model.build(1000, 1), "nope", False, 1, 2)
+    helper = generate._start_helper(tables.Model.build(1000, 1), "nope", False, 1, 2)
     try:
         with pytest.raises(RuntimeError, match="helper process failed: KeyError"):
             helper.receive("csv")

@@ -42,7 +42,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import statistics
 import struct
 import sys
 import tempfile
@@ -50,7 +49,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -70,34 +69,16 @@ from xdr_warehouse.generate.model import (
     BEARER_NODES,
     BEARER_REPEAT_LAG,
     BEARER_REPEAT_SHARE,
-    BEARER_SPAN,
     CELL_POOL,
-    CELL_SIGMA,
-    CUSTOMER_POOL_RATIO,
-    CUSTOMER_SIGMA,
     DL_TP_COLUMNS,
     DL_TP_LOW,
     DL_TP_REST,
-    DURATION_QUANTILES,
-    END_LIMIT_MS,
     EPOCH,
     FOREIGN_IMSIS,
     HANDSETS,
     HOME_CELL_SHARE,
     HOME_IMSI,
     MAX_RECORDS,
-    MSISDN_BLOCK,
-    NULLS_BEARER,
-    NULLS_BEARER_AND_IDS,
-    NULLS_BEARER_AND_MSISDN,
-    NULLS_DL_TP,
-    NULLS_IMEI_ONLY,
-    NULLS_IMSI_ONLY,
-    NULLS_LOCATION_ONLY,
-    NULLS_MSISDN_ONLY,
-    NULLS_RTT_BOTH,
-    NULLS_RTT_DL_ONLY,
-    NULLS_UL_TP,
     ODD_MSISDNS,
     REFERENCE_RECORDS,
     RTT_DL,
@@ -111,10 +92,16 @@ from xdr_warehouse.generate.model import (
     UL_TP_LOW,
     UL_TP_REST,
     UNDEFINED_IMEI_PREFIXES,
-    WINDOW_END_MS,
-    WINDOW_START_MS,
-    Knots,
 )
+from xdr_warehouse.generate.primitives import (
+    arrow,
+    hash_uniform,
+    near,
+    permute,
+    quantile_map,
+    sample_ranks,
+)
+from xdr_warehouse.generate.tables import Model
 
 __all__ = ["FORMATS", "GenerationResult", "generate_xdr", "infer_format"]
 
@@ -145,289 +132,6 @@ class GenerationResult:
     seconds: float
 
 
-# ============================================================================ helpers
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser: a fast, well-mixing bijection on uint64 (wraps silently)."""
-    x = x.astype(np.uint64, copy=True)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
-def _salt(seed: int, name: str) -> np.uint64:
-    """A 64-bit key derived from the seed and a purpose name (stable across runs)."""
-    h = zlib.crc32(name.encode()) | (zlib.adler32(name.encode()) << 32)
-    return np.uint64((h ^ (seed * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF)
-
-
-def _hash_uniform(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
-    """Deterministic uniform [0, 1) numbers from integer keys."""
-    h = _mix64(keys.astype(np.uint64) ^ salt)
-    h = _mix64(h + salt)
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
-
-
-def _permute(x: np.ndarray, domain: int, salt: np.uint64) -> np.ndarray:
-    """A keyed bijection of [0, domain): 4-round Feistel network plus cycle walking."""
-    half = max(1, math.ceil(math.ceil(math.log2(max(domain, 2))) / 2))
-    mask = np.uint64((1 << half) - 1)
-    keys = [
-        _mix64(np.array([(int(salt) + r) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
-        for r in range(4)
-    ]
-
-    def feistel(v: np.ndarray) -> np.ndarray:
-        left, right = v >> np.uint64(half), v & mask
-        for key in keys:
-            left, right = right, left ^ (_mix64(right ^ key) & mask)
-        return (left << np.uint64(half)) | right
-
-    y = feistel(x.astype(np.uint64))
-    bad = np.flatnonzero(y >= np.uint64(domain))
-    while bad.size:
-        y[bad] = feistel(y[bad])
-        bad = bad[y[bad] >= np.uint64(domain)]
-    return y.astype(np.int64)
-
-
-def _near(u: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
-    """Uniforms correlated with the uniforms ``u``: u + U(-spread, spread), folded into [0, 1].
-
-    Folding (reflecting at 0 and 1) a uniform plus symmetric noise keeps it exactly uniform,
-    so the marginal distribution of whatever is derived from it does not change.
-    """
-    y = np.abs(u + spread * (2.0 * rng.random(u.size) - 1.0))
-    return np.where(y > 1.0, 2.0 - y, y)
-
-
-def _arrow(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    """A numeric numpy array (int64/float64) as Arrow, NULL where ``mask``.
-
-    Built from buffers: cheaper than ``pa.array`` and it does not import pandas.
-    """
-    values = np.ascontiguousarray(values)
-    arrow_type = pa.from_numpy_dtype(values.dtype)
-    if mask is None or not mask.any():
-        return pa.Array.from_buffers(arrow_type, values.size, [None, pa.py_buffer(values)])
-    validity = pa.py_buffer(np.packbits(~mask, bitorder="little"))
-    buffers = [validity, pa.py_buffer(values)]
-    return pa.Array.from_buffers(arrow_type, values.size, buffers, null_count=int(mask.sum()))
-
-
-def _quantile_map(u: np.ndarray, knots: Knots) -> np.ndarray:
-    """Map uniforms through a quantile curve, interpolating in log1p space; int64 out."""
-    ku = np.array([k[0] for k in knots], dtype=np.float64)
-    kv = np.log1p(np.array([k[1] for k in knots], dtype=np.float64))
-    return np.floor(np.expm1(np.interp(u, ku, kv))).astype(np.int64)
-
-
-def _lognormal_rank_cdf(sigma: float, points: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-    """Tabulated CDF over ranks t in [0, 1] whose weight is exp(sigma * z_(1-t)).
-
-    Rank 0 is the heaviest. Returns (cdf, t) for ``np.interp(u, cdf, t)`` sampling.
-    """
-    t = np.concatenate(([0.0], np.logspace(-14, 0, points)))
-    mids = np.sqrt(t[1:] * t[:-1])
-    mids[0] = t[1] / 2
-    inv = statistics.NormalDist().inv_cdf
-    weights = np.exp(sigma * np.array([inv(1.0 - m) for m in mids]))
-    cdf = np.concatenate(([0.0], np.cumsum(weights * np.diff(t))))
-    return cdf / cdf[-1], t
-
-
-def _sample_ranks(u: np.ndarray, table: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
-    """Draw ranks in [0, size) with the lognormal weights of ``table``."""
-    cdf, t = table
-    return np.minimum((np.interp(u, cdf, t) * size).astype(np.int64), size - 1)
-
-
-# ============================================================================ the model
-
-
-@dataclass(frozen=True)
-class _TimeModel:
-    """Tables for the (start, duration) sampler; see the module docstring."""
-
-    d_grid: np.ndarray  # duration (ms), increasing
-    g_grid: np.ndarray  # cumulative selection weight of durations up to d_grid
-    start_cdf: np.ndarray
-    start_grid: np.ndarray  # start (ms since EPOCH) at start_cdf
-
-    @classmethod
-    def build(cls) -> _TimeModel:
-        """Tabulate the duration curve and the implied start-time distribution."""
-        ku = np.array([k[0] for k in DURATION_QUANTILES])
-        kd = np.array([k[1] for k in DURATION_QUANTILES]) * 1000.0
-        u_grid = np.unique(np.concatenate((np.linspace(0.0, 1.0, 20_001), ku)))
-        d_grid = np.interp(u_grid, ku, kd)
-        # P(selected | D) is proportional to the length of the allowed start interval.
-        span = np.minimum(WINDOW_END_MS - WINDOW_START_MS + d_grid, END_LIMIT_MS - WINDOW_START_MS)
-        g = 1.0 / span
-        g_grid = np.concatenate(([0.0], np.cumsum((g[1:] + g[:-1]) / 2 * np.diff(u_grid))))
-        # A start s admits durations in [WINDOW_START - s, END_LIMIT - s].
-        start_grid = np.linspace(WINDOW_START_MS - d_grid[-1], WINDOW_END_MS, 40_001)
-        density = np.interp(END_LIMIT_MS - start_grid, d_grid, g_grid) - np.interp(
-            WINDOW_START_MS - start_grid, d_grid, g_grid
-        )
-        density = np.maximum(density, 0.0) + 1e-9 * density.max()
-        cdf = np.concatenate(([0.0], np.cumsum((density[1:] + density[:-1]) / 2)))
-        return cls(d_grid, g_grid, cdf / cdf[-1], start_grid)
-
-    def sample(self, p: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start (ms since EPOCH) at start-quantiles p, then duration (ms) given start."""
-        start = np.rint(np.interp(p, self.start_cdf, self.start_grid)).astype(np.int64)
-        lo = np.interp(WINDOW_START_MS - start, self.d_grid, self.g_grid)
-        hi = np.interp(END_LIMIT_MS - start, self.d_grid, self.g_grid)
-        duration = np.rint(np.interp(lo + v * (hi - lo), self.g_grid, self.d_grid)).astype(np.int64)
-        return start, np.maximum(duration, int(self.d_grid[0]))
-
-
-@dataclass(frozen=True)
-class _Model:
-    """Everything a block needs besides its own RNG stream (read-only, thread-safe)."""
-
-    n_records: int
-    seed: int
-    n_customers: int
-    msisdn_domain: int
-    time: _TimeModel
-    customer_cdf: tuple[np.ndarray, np.ndarray]
-    cell_cdf: tuple[np.ndarray, np.ndarray]
-    handset_cum: np.ndarray
-    handset_prefix: np.ndarray
-    bearer_cum: np.ndarray
-    bearer_base: np.ndarray
-    bearer_exp: np.ndarray
-    bearer_step: int
-    null_p: dict[str, float]
-    salts: dict[str, np.uint64]
-    # string pools for the text columns (taken by index)
-    minute_offset: int
-    minute_pool: pa.Array = field(repr=False)
-    cell_pool: pa.Array = field(repr=False)
-    cell_numeric: np.ndarray = field(repr=False)  # xlsx numeric value, or NaN for text
-    manufacturer_pool: pa.Array = field(repr=False)
-    type_pool: pa.Array = field(repr=False)
-
-    @classmethod
-    def build(cls, n_records: int, seed: int) -> _Model:
-        """Derive the tables for ``n_records`` records and ``seed``."""
-        salts = {
-            name: _salt(seed, name)
-            for name in (
-                "msisdn", "msisdn_form", "imsi", "imsi_form", "imei", "handset",
-                "undefined_imei", "home_cell", "cell_name", "cell_form", "bearer_node",
-                "bearer_jitter",
-            )
-        }  # fmt: skip
-        n_customers = max(1, round(CUSTOMER_POOL_RATIO * n_records))
-        not_a = REFERENCE_RECORDS - NULLS_BEARER
-        null_p = {
-            "bearer": NULLS_BEARER / REFERENCE_RECORDS,
-            "a_msisdn": NULLS_BEARER_AND_MSISDN / NULLS_BEARER,
-            "a_ids": NULLS_BEARER_AND_IDS / NULLS_BEARER,
-            "msisdn": NULLS_MSISDN_ONLY / not_a,
-            "imei": NULLS_IMEI_ONLY / not_a,
-            "imsi": NULLS_IMSI_ONLY / not_a,
-            "location": NULLS_LOCATION_ONLY / not_a,
-            "rtt_both": NULLS_RTT_BOTH / REFERENCE_RECORDS,
-            "rtt_dl": NULLS_RTT_DL_ONLY / REFERENCE_RECORDS,
-            "dl_tp": NULLS_DL_TP / REFERENCE_RECORDS,
-            "ul_tp": NULLS_UL_TP / REFERENCE_RECORDS,
-            "vol_dl": 1 / REFERENCE_RECORDS,
-            "vol_ul": 1 / REFERENCE_RECORDS,
-        }
-        rows = np.array([h[2] for h in HANDSETS], dtype=np.float64)
-        nodes = np.array([b[2] for b in BEARER_NODES])
-        minute_offset, minute_pool = _minute_pool()
-        cell_pool, cell_numeric = _cell_pool(salts)
-        return cls(
-            n_records=n_records,
-            seed=seed,
-            n_customers=n_customers,
-            msisdn_domain=MSISDN_BLOCK * math.ceil(n_customers / MSISDN_BLOCK),
-            time=_TimeModel.build(),
-            customer_cdf=_lognormal_rank_cdf(CUSTOMER_SIGMA),
-            cell_cdf=_lognormal_rank_cdf(CELL_SIGMA),
-            handset_cum=np.cumsum(rows) / rows.sum(),
-            handset_prefix=np.array([h[3] for h in HANDSETS], dtype=np.int64),
-            bearer_cum=np.cumsum(nodes) / nodes.sum(),
-            bearer_base=np.array([b[0] for b in BEARER_NODES], dtype=np.int64)
-            + (_hash_uniform(np.arange(len(BEARER_NODES)), salts["bearer_node"]) * 1e7).astype(
-                np.int64
-            ),
-            bearer_exp=np.array([b[1] for b in BEARER_NODES], dtype=np.int64),
-            bearer_step=max(1, BEARER_SPAN // n_records),
-            null_p=null_p,
-            salts=salts,
-            minute_pool=minute_pool,
-            minute_offset=minute_offset,
-            cell_pool=cell_pool,
-            cell_numeric=cell_numeric,
-            manufacturer_pool=pa.array([h[0] for h in HANDSETS]),
-            type_pool=pa.array([h[1] for h in HANDSETS]),
-        )
-
-
-def _minute_pool() -> tuple[int, pa.Array]:
-    """``M/D/YYYY H:MM`` text for every minute a Start or End can fall in."""
-    first = (WINDOW_START_MS - int(DURATION_QUANTILES[-1][1] * 1000)) // 60_000 - 1
-    last = END_LIMIT_MS // 60_000 + 1
-    minutes = np.arange(first, last + 1, dtype=np.int64)
-    stamps = np.datetime64(EPOCH, "m") + minutes.astype("timedelta64[m]")
-    days = stamps.astype("datetime64[D]")
-    months = days.astype("datetime64[M]")
-    month = (months - days.astype("datetime64[Y]").astype("datetime64[M]")).astype(int) + 1
-    day = (days - months).astype(int) + 1
-    year = days.astype("datetime64[Y]").astype(int) + 1970
-    minute_of_day = (stamps - days).astype(int)
-    parts = [
-        pc.cast(_arrow(month), pa.string()),
-        pc.cast(_arrow(day), pa.string()),
-        pc.binary_join_element_wise(
-            pc.cast(_arrow(year), pa.string()),
-            pc.cast(_arrow(minute_of_day // 60), pa.string()),
-            " ",
-        ),
-    ]
-    date_hour = pc.binary_join_element_wise(*parts, "/")
-    mins = pc.utf8_lpad(pc.cast(_arrow(minute_of_day % 60), pa.string()), 2, "0")
-    return int(first), pc.binary_join_element_wise(date_hour, mins, ":")
-
-
-def _cell_pool(salts: dict[str, np.uint64]) -> tuple[pa.Array, np.ndarray]:
-    """Names of the location cells by rank, plus their xlsx numeric value (or NaN).
-
-    Mostly ``D42335A``-style codes, some ``CELL_208_20_520025_1`` and some Excel-mangled
-    ``9.16456699548519E+015`` numbers (numeric cells in the xlsx).
-    """
-    rank = np.arange(CELL_POOL, dtype=np.int64)
-    code = _permute(rank, 900_000, salts["cell_name"])
-    form = _hash_uniform(rank, salts["cell_form"])
-    letters = np.array(list("DLT"))[code // 300_000]
-    sectors = np.array(list("ABC"))[(code // 100_000) % 3]
-    digits = np.char.zfill((code % 100_000).astype("U5"), 5)
-    names = np.char.add(np.char.add(letters, digits), sectors)
-    cell = np.char.add(
-        np.char.add("CELL_208_20_", (520_000 + code % 480_000).astype("U6")),
-        np.char.add("_", (1 + code % 3).astype("U1")),
-    )
-    mantissa = 916_456_000_000_000 + code * 1_111
-    mangled = np.char.add(
-        np.char.add("9.", np.char.zfill((mantissa % 10**14).astype("U14"), 14)), "E+015"
-    )
-    is_cell = form < 0.05
-    is_mangled = (form >= 0.05) & (form < 0.08)
-    names = np.where(is_cell, cell, np.where(is_mangled, mangled, names))
-    numeric = np.where(is_mangled, mantissa.astype(np.float64) * 10.0, np.nan)
-    return pa.array(names.tolist()), numeric
-
-
 # ============================================================================ a block
 
 
@@ -455,14 +159,14 @@ class _Block:
         return {c: int(self.ints[c].sum()) for c in APP_COLUMNS}
 
 
-def _block_rng(model: _Model, block: int) -> np.random.Generator:
+def _block_rng(model: Model, block: int) -> np.random.Generator:
     """The block's own RNG stream (depends on seed and block index only)."""
     return np.random.Generator(
         np.random.PCG64(np.random.SeedSequence([model.seed, 0x58_44_52, block]))
     )
 
 
-def _generate_block(model: _Model, block: int) -> _Block:
+def _generate_block(model: Model, block: int) -> _Block:
     """Generate records [block * BLOCK_SIZE, ...) of the file."""
     first = block * BLOCK_SIZE
     m = min(BLOCK_SIZE, model.n_records - first)
@@ -487,7 +191,7 @@ def _generate_block(model: _Model, block: int) -> _Block:
 
 
 def _customer_columns(
-    model: _Model, rng: np.random.Generator, ints: dict[str, np.ndarray]
+    model: Model, rng: np.random.Generator, ints: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw each record's customer; fill MSISDN/IMSI/IMEI; return (handset, cell) indexes.
 
@@ -495,15 +199,15 @@ def _customer_columns(
     home cell with probability ``HOME_CELL_SHARE``, else in a cell drawn by cell weight.
     """
     m = ints["Start ms"].size
-    customer = _sample_ranks(rng.random(m), model.customer_cdf, model.n_customers)
+    customer = sample_ranks(rng.random(m), model.customer_cdf, model.n_customers)
     ints["MSISDN/Number"] = _msisdn(model, customer)
     ints["IMSI"] = _imsi(model, customer)
-    pick = _hash_uniform(customer, model.salts["handset"])
+    pick = hash_uniform(customer, model.salts["handset"])
     handset = np.minimum(np.searchsorted(model.handset_cum, pick, side="right"), len(HANDSETS) - 1)
     ints["IMEI"] = _imei(model, customer, handset)
-    home_pick = _hash_uniform(customer, model.salts["home_cell"])
-    home = _sample_ranks(home_pick, model.cell_cdf, CELL_POOL)
-    roaming = _sample_ranks(rng.random(m), model.cell_cdf, CELL_POOL)
+    home_pick = hash_uniform(customer, model.salts["home_cell"])
+    home = sample_ranks(home_pick, model.cell_cdf, CELL_POOL)
+    roaming = sample_ranks(rng.random(m), model.cell_cdf, CELL_POOL)
     return handset, np.where(rng.random(m) < HOME_CELL_SHARE, home, roaming)
 
 
@@ -536,11 +240,11 @@ def _id_nulls(p: dict[str, float], ua: np.ndarray, ub: np.ndarray) -> dict[str, 
     }
 
 
-def _msisdn(model: _Model, customer: np.ndarray) -> np.ndarray:
+def _msisdn(model: Model, customer: np.ndarray) -> np.ndarray:
     """MSISDN of each customer: 336/337xxxxxxxx, a few odd 13-15 digit numbers."""
-    v = _permute(customer, model.msisdn_domain, model.salts["msisdn"])
+    v = permute(customer, model.msisdn_domain, model.salts["msisdn"])
     out = 33_600_000_000 + v
-    form = _hash_uniform(customer, model.salts["msisdn_form"])
+    form = hash_uniform(customer, model.salts["msisdn_form"])
     edge = 0.0
     for share, base in ODD_MSISDNS:
         sel = (form >= edge) & (form < edge + share)
@@ -549,12 +253,12 @@ def _msisdn(model: _Model, customer: np.ndarray) -> np.ndarray:
     return out
 
 
-def _imsi(model: _Model, customer: np.ndarray) -> np.ndarray:
+def _imsi(model: Model, customer: np.ndarray) -> np.ndarray:
     """IMSI of each customer: 20820 + 10-digit MSIN (skewed to 1.0e9-1.95e9), some 204/214."""
-    v = _permute(customer, 1_000_000_000, model.salts["imsi"])
+    v = permute(customer, 1_000_000_000, model.salts["imsi"])
     msin = np.where(v < 950_000_000, v + 1_000_000_000, v - 650_000_000)
     out = HOME_IMSI + msin
-    form = _hash_uniform(customer, model.salts["imsi_form"])
+    form = hash_uniform(customer, model.salts["imsi_form"])
     edge = 0.0
     for share, base in FOREIGN_IMSIS:
         sel = (form >= edge) & (form < edge + share)
@@ -563,19 +267,19 @@ def _imsi(model: _Model, customer: np.ndarray) -> np.ndarray:
     return out
 
 
-def _imei(model: _Model, customer: np.ndarray, handset: np.ndarray) -> np.ndarray:
+def _imei(model: Model, customer: np.ndarray, handset: np.ndarray) -> np.ndarray:
     """IMEI (14 digits, prefix from the handset's vendor) of each customer."""
     prefix = model.handset_prefix[handset]
     undefined = prefix == 0
     pick = (
-        _hash_uniform(customer, model.salts["undefined_imei"]) * UNDEFINED_IMEI_PREFIXES.size
+        hash_uniform(customer, model.salts["undefined_imei"]) * UNDEFINED_IMEI_PREFIXES.size
     ).astype(np.int64)
     prefix = np.where(undefined, UNDEFINED_IMEI_PREFIXES[pick], prefix)
-    return prefix * 10**12 + _permute(customer, 10**12, model.salts["imei"])
+    return prefix * 10**12 + permute(customer, 10**12, model.salts["imei"])
 
 
 def _bearer(
-    model: _Model, index: np.ndarray, rng: np.random.Generator
+    model: Model, index: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bearer Id as (15-digit mantissa, exponent), a function of a bearer key.
 
@@ -588,11 +292,11 @@ def _bearer(
     other = np.where(back >= 0, back, np.minimum(index + lag, model.n_records - 1))
     key = np.where(repeat, other, index)
     node = np.searchsorted(
-        model.bearer_cum, _hash_uniform(key, model.salts["bearer_node"]), side="right"
+        model.bearer_cum, hash_uniform(key, model.salts["bearer_node"]), side="right"
     )
     node = np.minimum(node, len(BEARER_NODES) - 1)
     step = model.bearer_step
-    jitter = (_hash_uniform(key, model.salts["bearer_jitter"]) * step).astype(np.int64)
+    jitter = (hash_uniform(key, model.salts["bearer_jitter"]) * step).astype(np.int64)
     return model.bearer_base[node] + step * key + jitter, model.bearer_exp[node]
 
 
@@ -608,10 +312,10 @@ def _rtt_and_throughput(
     nulls["Avg RTT UL (ms)"] = r < p["rtt_both"]
     nulls["Avg RTT DL (ms)"] = r < p["rtt_both"] + p["rtt_dl"]
     rtt, tp = rng.random(m), rng.random(m)
-    ints["Avg RTT DL (ms)"] = _quantile_map(rtt, RTT_DL)
-    ints["Avg RTT UL (ms)"] = _quantile_map(_near(rtt, 0.4, rng), RTT_UL)
-    ints["Avg Bearer TP DL (kbps)"] = _quantile_map(tp, TP_DL)
-    ints["Avg Bearer TP UL (kbps)"] = _quantile_map(_near(tp, 0.3, rng), TP_UL)
+    ints["Avg RTT DL (ms)"] = quantile_map(rtt, RTT_DL)
+    ints["Avg RTT UL (ms)"] = quantile_map(near(rtt, 0.4, rng), RTT_UL)
+    ints["Avg Bearer TP DL (kbps)"] = quantile_map(tp, TP_DL)
+    ints["Avg Bearer TP UL (kbps)"] = quantile_map(near(tp, 0.3, rng), TP_UL)
 
 
 def _sparse_measures(
@@ -627,12 +331,12 @@ def _sparse_measures(
     activity = rng.random(duration_ms.size)
     seconds = duration_ms // 1000
     for col in SPARSE_COLUMNS:
-        score = _near(activity, col.spread, rng)
+        score = near(activity, col.spread, rng)
         p_null = col.nulls / REFERENCE_RECORDS
         if p_null > 0:
             nulls[col.name] = score < p_null
         u = np.clip((score - p_null) / (1.0 - p_null), 0.0, 1.0)
-        values = _quantile_map(u, col.knots)
+        values = quantile_map(u, col.knots)
         if col.name.startswith("Activity"):
             values = np.minimum(values, duration_ms)
         elif col.name.startswith("Nb of sec"):
@@ -652,7 +356,7 @@ def _tp_buckets(
         (DL_TP_COLUMNS, DL_TP_LOW, DL_TP_REST, "dl_tp", "Nb of sec with Vol DL < 6250B"),
         (UL_TP_COLUMNS, UL_TP_LOW, UL_TP_REST, "ul_tp", "Nb of sec with Vol UL < 1250B"),
     ):
-        low = _quantile_map(rng.random(m), low_knots)
+        low = quantile_map(rng.random(m), low_knots)
         share = rng.exponential(size=(3, m)) * np.array(rest)[:, None]
         share /= share.sum(axis=0)
         remainder = 100 - low
@@ -671,9 +375,9 @@ def _tp_buckets(
 
 def _bearer_text(block: _Block) -> pa.Array:
     """``1.31144834608449E+019``: 15 significant digits, 14 decimals, 3-digit exponent."""
-    digits = pc.cast(_arrow(block.bearer_mantissa, block.nulls["Bearer Id"]), pa.string())
+    digits = pc.cast(arrow(block.bearer_mantissa, block.nulls["Bearer Id"]), pa.string())
     dotted = pc.utf8_replace_slice(digits, start=1, stop=1, replacement=".")
-    suffix = EXPONENT_SUFFIXES.take(_arrow(block.bearer_exp - 18))
+    suffix = EXPONENT_SUFFIXES.take(arrow(block.bearer_exp - 18))
     return pc.binary_join_element_wise(dotted, suffix, "")
 
 
@@ -683,12 +387,12 @@ def _bearer_float(block: _Block) -> np.ndarray:
     return np.where(block.nulls["Bearer Id"], np.nan, value)
 
 
-def _text_columns(model: _Model, block: _Block) -> dict[str, pa.Array]:
+def _text_columns(model: Model, block: _Block) -> dict[str, pa.Array]:
     """Start, End, Last Location Name and handset columns as strings (NULL = blank)."""
-    start_idx = _arrow(block.start_ms // 60_000 - model.minute_offset)
-    end_idx = _arrow(block.end_ms // 60_000 - model.minute_offset)
-    cell = _arrow(block.cell, block.nulls["Last Location Name"])
-    handset = _arrow(block.handset, block.nulls["Handset Type"])
+    start_idx = arrow(block.start_ms // 60_000 - model.minute_offset)
+    end_idx = arrow(block.end_ms // 60_000 - model.minute_offset)
+    cell = arrow(block.cell, block.nulls["Last Location Name"])
+    handset = arrow(block.handset, block.nulls["Handset Type"])
     return {
         "Start": model.minute_pool.take(start_idx),
         "End": model.minute_pool.take(end_idx),
@@ -698,12 +402,12 @@ def _text_columns(model: _Model, block: _Block) -> dict[str, pa.Array]:
     }
 
 
-def _csv_text(model: _Model, block: _Block) -> bytearray:
+def _csv_text(model: Model, block: _Block) -> bytearray:
     """The block's CSV rows, each *preceded* by a newline (so the file never ends in one)."""
     text = _text_columns(model, block)
     text["Bearer Id"] = _bearer_text(block)
     columns = [
-        text[name] if name in text else _arrow(block.ints[name], block.nulls.get(name))
+        text[name] if name in text else arrow(block.ints[name], block.nulls.get(name))
         for name in RAW_NAMES
     ]
     table = pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
@@ -719,7 +423,7 @@ def _csv_text(model: _Model, block: _Block) -> bytearray:
     return out
 
 
-def _arrow_table(model: _Model, block: _Block) -> pa.Table:
+def _arrow_table(model: Model, block: _Block) -> pa.Table:
     """The block as pandas would read it back: float64 numerics, string text columns."""
     text = _text_columns(model, block)
     columns: list[pa.Array] = []
@@ -727,9 +431,9 @@ def _arrow_table(model: _Model, block: _Block) -> pa.Table:
         if name in text:
             columns.append(text[name])
         elif name == "Bearer Id":
-            columns.append(_arrow(_bearer_float(block), block.nulls["Bearer Id"]))
+            columns.append(arrow(_bearer_float(block), block.nulls["Bearer Id"]))
         else:
-            columns.append(_arrow(block.ints[name].astype(np.float64), block.nulls.get(name)))
+            columns.append(arrow(block.ints[name].astype(np.float64), block.nulls.get(name)))
     return pa.Table.from_arrays(columns, schema=_parquet_schema())
 
 
@@ -764,30 +468,28 @@ def _gzip_member(data: bytes | bytearray) -> bytes:
 # ============================================================================ block tasks
 
 
-def _csv_task(
-    model: _Model, block: int, compress: bool
-) -> tuple[bytes | bytearray, dict[str, int]]:
+def _csv_task(model: Model, block: int, compress: bool) -> tuple[bytes | bytearray, dict[str, int]]:
     """One block as CSV text (or a gzip member of it) plus its app byte sums."""
     records = _generate_block(model, block)
     data = _csv_text(model, records)
     return (_gzip_member(data) if compress else data), records.app_sums()
 
 
-def _parquet_task(model: _Model, block: int, compress: bool) -> tuple[pa.Table, dict[str, int]]:
+def _parquet_task(model: Model, block: int, compress: bool) -> tuple[pa.Table, dict[str, int]]:
     """One block as a pandas-style Arrow table plus its app byte sums."""
     del compress  # Parquet compression is the writer's
     records = _generate_block(model, block)
     return _arrow_table(model, records), records.app_sums()
 
 
-TASKS: dict[str, Callable[[_Model, int, bool], tuple[object, dict[str, int]]]] = {
+TASKS: dict[str, Callable[[Model, int, bool], tuple[object, dict[str, int]]]] = {
     "csv": _csv_task,
     "parquet": _parquet_task,
 }
 _SUMS = struct.Struct(f"<Q{len(APP_COLUMNS)}q")  # payload length, then the app sums
 
 
-def _blocks(model: _Model) -> int:
+def _blocks(model: Model) -> int:
     """Number of blocks in the file."""
     return math.ceil(model.n_records / BLOCK_SIZE)
 
@@ -834,7 +536,7 @@ def _helper_main(argv: list[str]) -> int:
     ``_SUMS`` header followed by the payload.
     """
     n_records, seed, kind, compress, lane, lanes = argv
-    model = _Model.build(int(n_records), int(seed))
+    model = Model.build(int(n_records), int(seed))
     cycle = _schedule(int(lanes), kind, compress == "1")
     out = sys.stdout.buffer
     for b in range(_blocks(model)):
@@ -877,7 +579,7 @@ class _Helper:
         self.errors.close()
 
 
-def _start_helper(model: _Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
+def _start_helper(model: Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
     """Launch a helper with ``python -c`` (independent of the caller's ``__main__``)."""
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
@@ -897,7 +599,7 @@ def _start_helper(model: _Model, kind: str, compress: bool, lane: int, lanes: in
 
 
 def _map_blocks(
-    model: _Model, kind: str, compress: bool = False
+    model: Model, kind: str, compress: bool = False
 ) -> Iterator[tuple[object, dict[str, int]]]:
     """(payload, app sums) for every block, in order.
 
@@ -929,7 +631,7 @@ def _add_sums(total: dict[str, int], part: dict[str, int]) -> None:
 # ============================================================================ writers
 
 
-def _write_csv(model: _Model, out: BinaryIO, summary_row: bool, compress: bool) -> int:
+def _write_csv(model: Model, out: BinaryIO, summary_row: bool, compress: bool) -> int:
     """Header, rows and summary row. Compressed output is one gzip member per block."""
     wrap = _gzip_member if compress else bytes
     out.write(wrap(",".join(RAW_CSV_HEADER).encode()))
@@ -942,7 +644,7 @@ def _write_csv(model: _Model, out: BinaryIO, summary_row: bool, compress: bool) 
     return model.n_records + int(summary_row)
 
 
-def _write_parquet(model: _Model, path: Path, summary_row: bool, chunk_size: int) -> int:
+def _write_parquet(model: Model, path: Path, summary_row: bool, chunk_size: int) -> int:
     """Row groups of ``chunk_size`` records (rounded to whole blocks), then the summary row."""
     schema = _parquet_schema()
     per_group = max(1, round(chunk_size / BLOCK_SIZE))
@@ -966,7 +668,7 @@ def _write_parquet(model: _Model, path: Path, summary_row: bool, chunk_size: int
     return model.n_records + int(summary_row)
 
 
-def _xlsx_columns(model: _Model, block: _Block) -> list[list[object]]:
+def _xlsx_columns(model: Model, block: _Block) -> list[list[object]]:
     """The block's columns as Python values for openpyxl (NULL = None)."""
     text = _text_columns(model, block)
     columns: list[list[object]] = []
@@ -992,7 +694,7 @@ def _xlsx_columns(model: _Model, block: _Block) -> list[list[object]]:
     return columns
 
 
-def _write_xlsx(model: _Model, path: Path, summary_row: bool) -> int:
+def _write_xlsx(model: Model, path: Path, summary_row: bool) -> int:
     """The Excel export (openpyxl write-only), normalised to be byte-reproducible.
 
     openpyxl only accepts rows, so this one writer appends row by row (small files only).
@@ -1078,7 +780,7 @@ def generate_xdr(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(path) + ".tmp")
     began = time.perf_counter()
-    model = _Model.build(n_records, seed)
+    model = Model.build(n_records, seed)
     try:
         if fmt in ("csv", "csv.gz"):
             with open(tmp, "wb") as out:
