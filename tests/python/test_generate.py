@@ -20,6 +20,7 @@ import pytest
 from xdr_warehouse import cli, generate
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
 from xdr_warehouse.generate import GenerationResult, generate_xdr, model, tables
+from xdr_warehouse.generate.records import BLOCK_SIZE
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
 SEED = 42
@@ -328,7 +329,7 @@ def test_helper_processes_give_the_same_bytes(
 def test_helper_processes_give_the_same_bytes_in_other_formats(
     suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    n = generate.BLOCK_SIZE + 100  # two blocks
+    n = BLOCK_SIZE + 100  # two blocks
     alone, shared = tmp_path / f"alone.{suffix}", tmp_path / f"shared.{suffix}"
     generate_xdr(alone, n, seed=9)
     monkeypatch.setattr(generate, "PARALLEL_MIN_BLOCKS", 1)
@@ -350,7 +351,7 @@ def test_failed_generation_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(model: object, block: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(generate, "_generate_block", boom)
+    monkeypatch.setattr(generate, "generate_block", boom)
     path = tmp_path / "x.csv"
     with pytest.raises(OSError, match="disk full"):
         generate_xdr(path, 1000)
