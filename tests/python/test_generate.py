@@ -19,7 +19,7 @@ import pytest
 
 from xdr_warehouse import cli, generate
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate import GenerationResult, generate_xdr, model, tables
+from xdr_warehouse.generate import GenerationResult, formats, generate_xdr, model, tables
 from xdr_warehouse.generate.records import BLOCK_SIZE
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
@@ -351,7 +351,7 @@ def test_failed_generation_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(model: object, block: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(generate, "generate_block", boom)
+    monkeypatch.setattr(formats, "generate_block", boom)
     path = tmp_path / "x.csv"
     with pytest.raises(OSError, match="disk full"):
         generate_xdr(path, 1000)

@@ -30,8 +30,7 @@ import sys
 import tempfile
 import time
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -41,20 +40,15 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from xdr_warehouse.columns import RAW_COLUMNS, RAW_CSV_HEADER, RAW_NAMES
+from xdr_warehouse.columns import RAW_CSV_HEADER, RAW_NAMES
+from xdr_warehouse.generate.formats import TASKS, gzip_member, parquet_schema, xlsx_columns
 from xdr_warehouse.generate.model import (
     APP_COLUMNS,
-    EPOCH,
     MAX_RECORDS,
 )
-from xdr_warehouse.generate.primitives import (
-    arrow,
-)
-from xdr_warehouse.generate.records import BLOCK_SIZE, Block, block_count, generate_block
+from xdr_warehouse.generate.records import BLOCK_SIZE, block_count, generate_block
 from xdr_warehouse.generate.tables import Model
 
 __all__ = ["FORMATS", "GenerationResult", "generate_xdr", "infer_format"]
@@ -63,14 +57,10 @@ FORMATS: tuple[str, ...] = ("csv", "csv.gz", "parquet", "xlsx")
 #: Most data rows an xlsx sheet can hold (1,048,576 rows minus the header).
 XLSX_MAX_ROWS = 1_048_575
 XLSX_DATE_FORMAT = "m/d/yyyy\\ h:mm"  # as in the real workbook
-CSV_BATCH = 8192  # rows per pyarrow CSV batch (the fastest size measured)
-GZIP_LEVEL = 1  # level 6 is ~6x slower for ~9% smaller files
 #: Processes sharing the work on large files (this one plus helpers), and the smallest
 #: file (in blocks) worth starting helpers for.
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_MIN_BLOCKS = 8
-
-EXPONENT_SUFFIXES = pa.array(["E+018", "E+019"])
 
 
 @dataclass(frozen=True)
@@ -82,79 +72,6 @@ class GenerationResult:
     n_rows_written: int  # data rows incl. the summary row (header excluded)
     fmt: str
     seconds: float
-
-
-# ============================================================================ formatting
-
-
-def _bearer_text(block: Block) -> pa.Array:
-    """``1.31144834608449E+019``: 15 significant digits, 14 decimals, 3-digit exponent."""
-    digits = pc.cast(arrow(block.bearer_mantissa, block.nulls["Bearer Id"]), pa.string())
-    dotted = pc.utf8_replace_slice(digits, start=1, stop=1, replacement=".")
-    suffix = EXPONENT_SUFFIXES.take(arrow(block.bearer_exp - 18))
-    return pc.binary_join_element_wise(dotted, suffix, "")
-
-
-def _bearer_float(block: Block) -> np.ndarray:
-    """``Bearer Id`` as pandas reads the text (mantissa * 10**(e-14) is correctly rounded)."""
-    value = block.bearer_mantissa.astype(np.float64) * np.where(block.bearer_exp == 19, 1e5, 1e4)
-    return np.where(block.nulls["Bearer Id"], np.nan, value)
-
-
-def _text_columns(model: Model, block: Block) -> dict[str, pa.Array]:
-    """Start, End, Last Location Name and handset columns as strings (NULL = blank)."""
-    start_idx = arrow(block.start_ms // 60_000 - model.minute_offset)
-    end_idx = arrow(block.end_ms // 60_000 - model.minute_offset)
-    cell = arrow(block.cell, block.nulls["Last Location Name"])
-    handset = arrow(block.handset, block.nulls["Handset Type"])
-    return {
-        "Start": model.minute_pool.take(start_idx),
-        "End": model.minute_pool.take(end_idx),
-        "Last Location Name": model.cell_pool.take(cell),
-        "Handset Manufacturer": model.manufacturer_pool.take(handset),
-        "Handset Type": model.type_pool.take(handset),
-    }
-
-
-def _csv_text(model: Model, block: Block) -> bytearray:
-    """The block's CSV rows, each *preceded* by a newline (so the file never ends in one)."""
-    text = _text_columns(model, block)
-    text["Bearer Id"] = _bearer_text(block)
-    columns = [
-        text[name] if name in text else arrow(block.ints[name], block.nulls.get(name))
-        for name in RAW_NAMES
-    ]
-    table = pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
-    sink = pa.BufferOutputStream()
-    options = pcsv.WriteOptions(
-        include_header=False, quoting_style="none", eol="\n", batch_size=CSV_BATCH
-    )
-    pcsv.write_csv(table, sink, options)
-    rows = sink.getvalue()  # every row ends with "\n"
-    out = bytearray(rows.size)
-    out[0:1] = b"\n"
-    out[1:] = memoryview(rows)[:-1]
-    return out
-
-
-def _arrow_table(model: Model, block: Block) -> pa.Table:
-    """The block as pandas would read it back: float64 numerics, string text columns."""
-    text = _text_columns(model, block)
-    columns: list[pa.Array] = []
-    for name in RAW_NAMES:
-        if name in text:
-            columns.append(text[name])
-        elif name == "Bearer Id":
-            columns.append(arrow(_bearer_float(block), block.nulls["Bearer Id"]))
-        else:
-            columns.append(arrow(block.ints[name].astype(np.float64), block.nulls.get(name)))
-    return pa.Table.from_arrays(columns, schema=_parquet_schema())
-
-
-def _parquet_schema() -> pa.Schema:
-    """pandas-style schema: ``Dur. (ms).1``, float64 numerics, string text."""
-    text = {c.raw_name for c in RAW_COLUMNS if c.kind in ("text", "timestamp")}
-    return pa.schema([pa.field(n, pa.string() if n in text else pa.float64()) for n in RAW_NAMES])
 
 
 def _summary_means(sums: dict[str, int], n_records: int) -> dict[str, float]:
@@ -173,33 +90,6 @@ def _summary_csv(means: dict[str, float]) -> bytes:
     return ("\n" + ",".join(fields)).encode()
 
 
-def _gzip_member(data: bytes | bytearray) -> bytes:
-    """``data`` as one complete gzip member (mtime 0, so reproducible)."""
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    return compressor.compress(data) + compressor.flush()
-
-
-# ============================================================================ block tasks
-
-
-def _csv_task(model: Model, block: int, compress: bool) -> tuple[bytes | bytearray, dict[str, int]]:
-    """One block as CSV text (or a gzip member of it) plus its app byte sums."""
-    records = generate_block(model, block)
-    data = _csv_text(model, records)
-    return (_gzip_member(data) if compress else data), records.app_sums()
-
-
-def _parquet_task(model: Model, block: int, compress: bool) -> tuple[pa.Table, dict[str, int]]:
-    """One block as a pandas-style Arrow table plus its app byte sums."""
-    del compress  # Parquet compression is the writer's
-    records = generate_block(model, block)
-    return _arrow_table(model, records), records.app_sums()
-
-
-TASKS: dict[str, Callable[[Model, int, bool], tuple[object, dict[str, int]]]] = {
-    "csv": _csv_task,
-    "parquet": _parquet_task,
-}
 _SUMS = struct.Struct(f"<Q{len(APP_COLUMNS)}q")  # payload length, then the app sums
 
 
@@ -342,7 +232,7 @@ def _add_sums(total: dict[str, int], part: dict[str, int]) -> None:
 
 def _write_csv(model: Model, out: BinaryIO, summary_row: bool, compress: bool) -> int:
     """Header, rows and summary row. Compressed output is one gzip member per block."""
-    wrap = _gzip_member if compress else bytes
+    wrap = gzip_member if compress else bytes
     out.write(wrap(",".join(RAW_CSV_HEADER).encode()))
     sums = dict.fromkeys(APP_COLUMNS, 0)
     for data, block_sums in _map_blocks(model, "csv", compress):
@@ -355,7 +245,7 @@ def _write_csv(model: Model, out: BinaryIO, summary_row: bool, compress: bool) -
 
 def _write_parquet(model: Model, path: Path, summary_row: bool, chunk_size: int) -> int:
     """Row groups of ``chunk_size`` records (rounded to whole blocks), then the summary row."""
-    schema = _parquet_schema()
+    schema = parquet_schema()
     per_group = max(1, round(chunk_size / BLOCK_SIZE))
     sums = dict.fromkeys(APP_COLUMNS, 0)
     text = [f.name for f in schema if f.type == pa.string()]
@@ -377,32 +267,6 @@ def _write_parquet(model: Model, path: Path, summary_row: bool, chunk_size: int)
     return model.n_records + int(summary_row)
 
 
-def _xlsx_columns(model: Model, block: Block) -> list[list[object]]:
-    """The block's columns as Python values for openpyxl (NULL = None)."""
-    text = _text_columns(model, block)
-    columns: list[list[object]] = []
-    for name in RAW_NAMES:
-        mask = block.nulls.get(name)
-        if name in ("Start", "End"):
-            ms = block.start_ms if name == "Start" else block.end_ms
-            stamps = np.datetime64(EPOCH, "s") + (ms // 1000).astype("timedelta64[s]")
-            values = stamps.astype(object)
-        elif name == "Last Location Name":  # Excel-mangled ids are numeric cells
-            numeric = model.cell_numeric[block.cell]
-            names = np.array(text[name].to_pylist(), dtype=object)
-            values = np.where(
-                np.isnan(numeric), names, np.nan_to_num(numeric).astype(np.int64).astype(object)
-            )
-        elif name in text:
-            values = np.array(text[name].to_pylist(), dtype=object)
-        elif name == "Bearer Id":
-            values = _bearer_float(block).astype(object)
-        else:
-            values = block.ints[name].astype(object)
-        columns.append((np.where(mask, None, values) if mask is not None else values).tolist())
-    return columns
-
-
 def _write_xlsx(model: Model, path: Path, summary_row: bool) -> int:
     """The Excel export (openpyxl write-only), normalised to be byte-reproducible.
 
@@ -418,7 +282,7 @@ def _write_xlsx(model: Model, path: Path, summary_row: bool) -> int:
     sums = dict.fromkeys(APP_COLUMNS, 0)
     for b in range(block_count(model)):
         block = generate_block(model, b)
-        for row in zip(*_xlsx_columns(model, block), strict=True):
+        for row in zip(*xlsx_columns(model, block), strict=True):
             cells = list(row)
             for i in dates:
                 cells[i] = WriteOnlyCell(ws, value=cells[i])
