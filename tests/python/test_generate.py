@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from xdr_warehouse import cli, generate
+from xdr_warehouse import cli
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate import GenerationResult, formats, generate_xdr, model, tables
+from xdr_warehouse.generate import GenerationResult, formats, generate_xdr, model, parallel, tables
 from xdr_warehouse.generate.records import BLOCK_SIZE
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
@@ -318,8 +318,8 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 def test_helper_processes_give_the_same_bytes(
     stats_csv: tuple[Path, GenerationResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(generate, "PARALLEL_MIN_BLOCKS", 1)
-    monkeypatch.setattr(generate, "WORKERS", 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(parallel, "WORKERS", 2)
     path = tmp_path / "parallel.csv"
     generate_xdr(path, N_STATS, seed=SEED)
     assert path.read_bytes() == stats_csv[0].read_bytes()
@@ -332,14 +332,14 @@ def test_helper_processes_give_the_same_bytes_in_other_formats(
     n = BLOCK_SIZE + 100  # two blocks
     alone, shared = tmp_path / f"alone.{suffix}", tmp_path / f"shared.{suffix}"
     generate_xdr(alone, n, seed=9)
-    monkeypatch.setattr(generate, "PARALLEL_MIN_BLOCKS", 1)
-    monkeypatch.setattr(generate, "WORKERS", 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(parallel, "WORKERS", 2)
     generate_xdr(shared, n, seed=9)
     assert alone.read_bytes() == shared.read_bytes()
 
 
 def test_a_failing_helper_is_reported() -> None:
-    helper = generate._start_helper(tables.Model.build(1000, 1), "nope", False, 1, 2)
+    helper = parallel._start_helper(tables.Model.build(1000, 1), "nope", False, 1, 2)
     try:
         with pytest.raises(RuntimeError, match="helper process failed: KeyError"):
             helper.receive("csv")

@@ -17,7 +17,7 @@ summary row of the real file) as one of:
 
 Records are produced in fixed blocks of ``BLOCK_SIZE`` with one RNG stream per block, so
 the CSV/xlsx bytes do not depend on ``chunk_size`` (it only sets Parquet row groups).
-Large files are shared between this process and a helper process (``_map_blocks``); that
+Large files are shared between this process and a helper process (``map_blocks``); that
 does not change the bytes either. Memory stays at a few blocks (plus one Parquet row group).
 """
 
@@ -25,17 +25,12 @@ from __future__ import annotations
 
 import os
 import re
-import struct
-import sys
-import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from subprocess import PIPE, Popen
 from typing import BinaryIO
 
 import numpy as np
@@ -43,11 +38,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xdr_warehouse.columns import RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate.formats import TASKS, gzip_member, parquet_schema, xlsx_columns
+from xdr_warehouse.generate.formats import gzip_member, parquet_schema, xlsx_columns
 from xdr_warehouse.generate.model import (
     APP_COLUMNS,
     MAX_RECORDS,
 )
+from xdr_warehouse.generate.parallel import map_blocks
 from xdr_warehouse.generate.records import BLOCK_SIZE, block_count, generate_block
 from xdr_warehouse.generate.tables import Model
 
@@ -57,10 +53,6 @@ FORMATS: tuple[str, ...] = ("csv", "csv.gz", "parquet", "xlsx")
 #: Most data rows an xlsx sheet can hold (1,048,576 rows minus the header).
 XLSX_MAX_ROWS = 1_048_575
 XLSX_DATE_FORMAT = "m/d/yyyy\\ h:mm"  # as in the real workbook
-#: Processes sharing the work on large files (this one plus helpers), and the smallest
-#: file (in blocks) worth starting helpers for.
-WORKERS = min(2, os.cpu_count() or 1)
-PARALLEL_MIN_BLOCKS = 8
 
 
 @dataclass(frozen=True)
@@ -90,137 +82,6 @@ def _summary_csv(means: dict[str, float]) -> bytes:
     return ("\n" + ",".join(fields)).encode()
 
 
-_SUMS = struct.Struct(f"<Q{len(APP_COLUMNS)}q")  # payload length, then the app sums
-
-
-def _encode(payload: object) -> bytes | bytearray:
-    """Bytes of a task payload (CSV bytes as they are, tables as an Arrow IPC stream)."""
-    if isinstance(payload, bytes | bytearray):
-        return payload
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, payload.schema) as stream:
-        stream.write_table(payload)
-    return sink.getvalue().to_pybytes()
-
-
-def _decode(kind: str, data: bytes) -> object:
-    """Inverse of ``_encode``."""
-    return data if kind == "csv" else pa.ipc.open_stream(data).read_all()
-
-
-#: Blocks this process computes per blocks each helper computes, by (kind, compress).
-#: This process also writes the file: cheap for gzip members, dear for Parquet.
-SHARES: dict[tuple[str, bool], tuple[int, int]] = {
-    ("csv", False): (2, 3),
-    ("csv", True): (1, 1),
-    ("parquet", False): (0, 1),
-}
-
-
-def _schedule(lanes: int, kind: str, compress: bool) -> tuple[int, ...]:
-    """Which process (0 = this one, 1.. = helpers) computes each block of a repeating cycle."""
-    if lanes == 1:
-        return (0,)
-    own, each = SHARES[kind, compress]
-    cycle: list[int] = []
-    for i in range(max(own, each)):
-        cycle += ([0] if i < own else []) + (list(range(1, lanes)) if i < each else [])
-    return tuple(cycle)
-
-
-def _helper_main(argv: list[str]) -> int:
-    """Helper process: compute the blocks ``_schedule`` gives ``lane``, stream them out.
-
-    argv: n_records seed kind compress lane lanes. Each block is written to stdout as the
-    ``_SUMS`` header followed by the payload.
-    """
-    n_records, seed, kind, compress, lane, lanes = argv
-    model = Model.build(int(n_records), int(seed))
-    cycle = _schedule(int(lanes), kind, compress == "1")
-    out = sys.stdout.buffer
-    for b in range(block_count(model)):
-        if cycle[b % len(cycle)] != int(lane):
-            continue
-        payload, sums = TASKS[kind](model, b, compress == "1")
-        data = _encode(payload)
-        out.write(_SUMS.pack(len(data), *(sums[c] for c in APP_COLUMNS)))
-        out.write(data)
-        out.flush()
-    return 0
-
-
-@dataclass
-class _Helper:
-    """A running helper process and the file its stderr goes to."""
-
-    process: Popen[bytes]
-    errors: BinaryIO  # a file, not a pipe: a chatty helper can never block on it
-
-    def receive(self, kind: str) -> tuple[object, dict[str, int]]:
-        """Read the helper's next block result."""
-        header = self.process.stdout.read(_SUMS.size)
-        if len(header) < _SUMS.size:
-            self.process.wait()
-            self.errors.seek(0)
-            lines = self.errors.read().decode(errors="replace").strip().splitlines()
-            reason = lines[-1] if lines else f"exit code {self.process.returncode}"
-            raise RuntimeError(f"generator helper process failed: {reason}")
-        size, *sums = _SUMS.unpack(header)
-        payload = _decode(kind, self.process.stdout.read(size))
-        return payload, dict(zip(APP_COLUMNS, sums, strict=True))
-
-    def stop(self) -> None:
-        """Kill the helper if it still runs and release its pipes."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.process.stdout.close()
-        self.errors.close()
-
-
-def _start_helper(model: Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
-    """Launch a helper with ``python -c`` (independent of the caller's ``__main__``)."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
-    code = (
-        "import sys; from xdr_warehouse.generate import _helper_main; "
-        "sys.exit(_helper_main(sys.argv[1:]))"
-    )
-    args = [str(model.n_records), str(model.seed), kind, str(int(compress)), str(lane), str(lanes)]
-    errors = tempfile.TemporaryFile()  # noqa: SIM115 - _Helper.stop closes it
-    try:
-        process = Popen([sys.executable, "-c", code, *args], stdout=PIPE, stderr=errors, env=env)
-    except BaseException:
-        errors.close()
-        raise
-    return _Helper(process, errors)
-
-
-def _map_blocks(
-    model: Model, kind: str, compress: bool = False
-) -> Iterator[tuple[object, dict[str, int]]]:
-    """(payload, app sums) for every block, in order.
-
-    Large files share the blocks between this process and ``WORKERS - 1`` helper
-    processes (see ``_schedule``; generation is partly GIL-bound, so threads would not
-    help). Where a block is computed does not change its bytes.
-    """
-    n_blocks = block_count(model)
-    lanes = WORKERS if n_blocks >= PARALLEL_MIN_BLOCKS else 1
-    cycle = _schedule(lanes, kind, compress)
-    helpers: list[_Helper] = []
-    try:
-        for lane in range(1, lanes):
-            helpers.append(_start_helper(model, kind, compress, lane, lanes))
-        for b in range(n_blocks):
-            lane = cycle[b % len(cycle)]
-            yield helpers[lane - 1].receive(kind) if lane else TASKS[kind](model, b, compress)
-    finally:
-        for helper in helpers:
-            helper.stop()
-
-
 def _add_sums(total: dict[str, int], part: dict[str, int]) -> None:
     """Accumulate per-application byte sums."""
     for column, value in part.items():
@@ -235,7 +96,7 @@ def _write_csv(model: Model, out: BinaryIO, summary_row: bool, compress: bool) -
     wrap = gzip_member if compress else bytes
     out.write(wrap(",".join(RAW_CSV_HEADER).encode()))
     sums = dict.fromkeys(APP_COLUMNS, 0)
-    for data, block_sums in _map_blocks(model, "csv", compress):
+    for data, block_sums in map_blocks(model, "csv", compress):
         out.write(data)
         _add_sums(sums, block_sums)
     if summary_row:
@@ -251,7 +112,7 @@ def _write_parquet(model: Model, path: Path, summary_row: bool, chunk_size: int)
     text = [f.name for f in schema if f.type == pa.string()]
     with pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=text) as writer:
         group: list[pa.Table] = []
-        for table, block_sums in _map_blocks(model, "parquet"):
+        for table, block_sums in map_blocks(model, "parquet"):
             group.append(table)
             _add_sums(sums, block_sums)
             if len(group) == per_group:
