@@ -53,7 +53,7 @@ from xdr_warehouse.generate.primitives import (
 
 @dataclass(frozen=True)
 class TimeModel:
-    """Tables for the (start, duration) sampler; see the module docstring."""
+    """Tables for the (start, duration) sampler; the ideas are in the docstring of records.py."""
 
     d_grid: np.ndarray  # duration (ms), increasing
     g_grid: np.ndarray  # cumulative selection weight of durations up to d_grid
