@@ -72,20 +72,14 @@ BLOCK_SIZE = 65_536
 class Block:
     """One block of generated records, column-wise."""
 
-    start: int  # global index of the first record
     ints: dict[str, np.ndarray]  # int64 values (meaningless where null)
     nulls: dict[str, np.ndarray]  # bool null masks (absent = never null)
-    start_ms: np.ndarray
-    end_ms: np.ndarray
-    bearer_mantissa: np.ndarray
-    bearer_exp: np.ndarray
-    cell: np.ndarray
-    handset: np.ndarray
-
-    @property
-    def size(self) -> int:
-        """Number of records."""
-        return int(self.start_ms.size)
+    start_ms: np.ndarray  # session start, ms since EPOCH
+    end_ms: np.ndarray  # session end, ms since EPOCH
+    bearer_mantissa: np.ndarray  # Bearer Id's 15 significant digits
+    bearer_exp: np.ndarray  # its decimal exponent (18 or 19)
+    cell: np.ndarray  # index into Model.cell_pool
+    handset: np.ndarray  # index into HANDSETS
 
     def app_sums(self) -> dict[str, int]:
         """Exact per-application byte sums (for the summary row)."""
@@ -125,7 +119,7 @@ def generate_block(model: Model, block: int) -> Block:
     _sparse_measures(rng, ints, nulls, duration)
     _tp_buckets(rng, model.null_p, ints, nulls)
     _app_bytes(rng, ints)
-    return Block(first, ints, nulls, start, end, mantissa, exponent, cell, handset)
+    return Block(ints, nulls, start, end, mantissa, exponent, cell, handset)
 
 
 def _customer_columns(
