@@ -137,7 +137,7 @@ class SparseColumn:
     """A column driven by the shared per-session activity level.
 
     A record's score is its session's activity level jittered by up to ``spread`` (see
-    ``_near``), so the score is uniform. The value is NULL when the score falls below the
+    ``primitives.near``), so the score is uniform. The value is NULL when the score falls below the
     column's null share; otherwise its quantile among the non-null values is the score's.
     """
 
