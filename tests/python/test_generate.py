@@ -7,10 +7,6 @@ expected values are DATASET.md's numbers directly.
 from __future__ import annotations
 
 import gzip
-import os
-import re
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +17,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from xdr_warehouse import generate
+from xdr_warehouse import cli
 from xdr_warehouse.columns import APPLICATIONS, RAW_CSV_HEADER, RAW_NAMES
-from xdr_warehouse.generate import GenerationResult, generate_xdr, main
+from xdr_warehouse.generate import GenerationResult, formats, generate_xdr, model, parallel, tables
+from xdr_warehouse.generate.records import BLOCK_SIZE
 
 N_STATS = 150_000  # the real file's record count: DATASET.md numbers apply unscaled
 SEED = 42
@@ -255,7 +252,7 @@ def test_null_counts(records: pd.DataFrame) -> None:
     assert records.loc[no_bearer, "Last Location Name"].isna().all()
     assert (records["IMEI"].isna() == records["Handset Type"].isna()).all()
     assert 400 <= (no_bearer & records["MSISDN/Number"].isna()).sum() <= 720
-    dl_tp = records[list(generate.DL_TP_COLUMNS)].isna()
+    dl_tp = records[list(model.DL_TP_COLUMNS)].isna()
     assert dl_tp.all(axis=1).sum() == dl_tp.any(axis=1).sum()
 
 
@@ -289,7 +286,7 @@ def test_bearer_ids(records: pd.DataFrame) -> None:
 
 
 def test_numeric_ranges(records: pd.DataFrame) -> None:
-    for column, (low, high) in generate.APP_RANGES.items():
+    for column, (low, high) in model.APP_RANGES.items():
         values = records[column]
         assert values.min() >= low and values.max() <= high, column
         assert abs(values.mean() - (low + high) / 2) < 0.02 * high, column
@@ -297,7 +294,7 @@ def test_numeric_ranges(records: pd.DataFrame) -> None:
         columns=["Start", "End", "Last Location Name", "Handset Manufacturer", "Handset Type"]
     )
     assert (numeric.min() >= 0).all()
-    for names in (generate.DL_TP_COLUMNS, generate.UL_TP_COLUMNS):
+    for names in (model.DL_TP_COLUMNS, model.UL_TP_COLUMNS):
         buckets = records[list(names)].dropna()
         assert buckets.max().max() <= 100 and buckets.sum(axis=1).between(95, 100).all()
     assert records["DL TP < 50 Kbps (%)"].median() == 100
@@ -321,8 +318,8 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 def test_helper_processes_give_the_same_bytes(
     stats_csv: tuple[Path, GenerationResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(generate, "PARALLEL_MIN_BLOCKS", 1)
-    monkeypatch.setattr(generate, "WORKERS", 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(parallel, "WORKERS", 2)
     path = tmp_path / "parallel.csv"
     generate_xdr(path, N_STATS, seed=SEED)
     assert path.read_bytes() == stats_csv[0].read_bytes()
@@ -332,17 +329,17 @@ def test_helper_processes_give_the_same_bytes(
 def test_helper_processes_give_the_same_bytes_in_other_formats(
     suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    n = generate.BLOCK_SIZE + 100  # two blocks
+    n = BLOCK_SIZE + 100  # two blocks
     alone, shared = tmp_path / f"alone.{suffix}", tmp_path / f"shared.{suffix}"
     generate_xdr(alone, n, seed=9)
-    monkeypatch.setattr(generate, "PARALLEL_MIN_BLOCKS", 1)
-    monkeypatch.setattr(generate, "WORKERS", 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BLOCKS", 1)
+    monkeypatch.setattr(parallel, "WORKERS", 2)
     generate_xdr(shared, n, seed=9)
     assert alone.read_bytes() == shared.read_bytes()
 
 
 def test_a_failing_helper_is_reported() -> None:
-    helper = generate._start_helper(generate._Model.build(1000, 1), "nope", False, 1, 2)
+    helper = parallel._start_helper(tables.Model.build(1000, 1), "nope", False, 1, 2)
     try:
         with pytest.raises(RuntimeError, match="helper process failed: KeyError"):
             helper.receive("csv")
@@ -354,7 +351,7 @@ def test_failed_generation_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(model: object, block: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(generate, "_generate_block", boom)
+    monkeypatch.setattr(formats, "generate_block", boom)
     path = tmp_path / "x.csv"
     with pytest.raises(OSError, match="disk full"):
         generate_xdr(path, 1000)
@@ -456,20 +453,14 @@ def test_xlsx_is_reproducible(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------- CLI
 
 
-def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``xdr generate`` is the generator's command line."""
+    monkeypatch.chdir(tmp_path)  # the command writes logs/xdr.log in the working directory
     out = tmp_path / "cli.parquet"
-    assert main(["--records", "1000", "--seed", "5", "--out", str(out), "--no-summary-row"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert re.search(r"wrote 1,000 rows .* as parquet to .*cli\.parquet", line) and "\n" not in line
-    assert pq.read_metadata(out).num_rows == 1000
-    assert main(["--records", "10", "--out", str(tmp_path / "x.txt")]) == 2
-
-
-def test_module_entry_point(tmp_path: Path) -> None:
-    out = tmp_path / "m.csv.gz"
-    env = {**os.environ, "PYTHONPATH": str(Path(generate.__file__).resolve().parents[1])}
-    command = [sys.executable, "-m", "xdr_warehouse.generate", "--records", "50", "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    assert done.returncode == 0, done.stderr
-    assert "wrote 51 rows" in done.stdout
-    assert gzip.decompress(out.read_bytes()).count(b"\n") == 51
+    assert cli.main(["generate", "--records", "1000", "--seed", "5", "--out", str(out)]) == 0
+    assert "1,001 rows written (parquet)" in capsys.readouterr().out
+    assert pq.read_metadata(out).num_rows == 1001
+    assert cli.main(["generate", "--records", "10", "--out", str(tmp_path / "x.txt")]) == 1
+    assert "cannot infer the format" in capsys.readouterr().err
