@@ -119,17 +119,17 @@ class _Helper:
 
 def _start_helper(model: Model, kind: str, compress: bool, lane: int, lanes: int) -> _Helper:
     """Launch a helper with ``python -c`` (independent of the caller's ``__main__``)."""
+    # the package's folder goes first on the helper's path (it inherits our environment)
     package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
     code = (
-        "import sys; from xdr_warehouse.generate.parallel import helper_main; "
+        f"import sys; sys.path.insert(0, {package_root!r}); "
+        "from xdr_warehouse.generate.parallel import helper_main; "
         "sys.exit(helper_main(sys.argv[1:]))"
     )
     args = [str(model.n_records), str(model.seed), kind, str(int(compress)), str(lane), str(lanes)]
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - _Helper.stop closes it
     try:
-        process = Popen([sys.executable, "-c", code, *args], stdout=PIPE, stderr=errors, env=env)
+        process = Popen([sys.executable, "-c", code, *args], stdout=PIPE, stderr=errors)
     except BaseException:
         errors.close()
         raise

@@ -122,11 +122,10 @@ def test_windows_1252_text_loads_every_session_and_is_counted(
         " text_reencoded_count from marts.xdr_load_audit"
     )
     assert row == [(2_000, 1, 1, 29)]
-    sessions = workspace.query(
-        "select sum(session_count) from marts.customer_engagement"
-    )[0][0] + workspace.query("select sum(unattributed_record_count) from marts.xdr_load_audit")[
-        0
-    ][0]
+    sessions = (
+        workspace.query("select sum(session_count) from marts.customer_engagement")[0][0]
+        + workspace.query("select sum(unattributed_record_count) from marts.xdr_load_audit")[0][0]
+    )
     assert sessions == 2_000
 
 
