@@ -14,7 +14,9 @@ import pytest
 from xdr_warehouse.dashboard import queries
 from xdr_warehouse.dashboard.queries import (
     METRICS,
+    PUBLISH_INFO_SQL,
     TOP_CUSTOMERS_COMPUTED_SQL,
+    Marts,
     PublishedWarehouse,
     WarehouseUnavailableError,
 )
@@ -148,3 +150,147 @@ def test_only_queries_py_holds_sql() -> None:
             if isinstance(node, ast.Constant) and isinstance(node.value, str)
         ]
         assert not [s for s in strings if SQL.search(s)], module.name
+
+
+#: Every column of schema marts that the dashboard reads (docs/dashboard.md lists them too).
+READS: dict[str, set[str]] = {
+    "publish_info": {"publish_id", "published_at_utc", "engine", "duckdb_version"},
+    "customer_engagement": {
+        "msisdn",
+        "session_count",
+        "bearer_id_session_count",
+        "total_duration_ms",
+        "total_dl_bytes",
+        "total_ul_bytes",
+        "total_traffic_bytes",
+        "first_session_started_at",
+        "last_session_ended_at",
+    },
+    "top_customers_by_engagement": {
+        "metric",
+        "rank",
+        "tie_rank",
+        "msisdn",
+        "metric_value",
+        "same_value_customer_count",
+        "is_tied",
+    },
+    "customer_clusters": {"msisdn", "cluster_id", "engagement_level"},
+    "engagement_cluster_summary": {
+        "cluster_id",
+        "engagement_level",
+        "metric",
+        "min_value",
+        "max_value",
+        "avg_value",
+        "customer_count",
+        "customer_share",
+        "cluster_model_id",
+        "model_fitted_at",
+    },
+    "engagement_elbow": {
+        "k",
+        "inertia",
+        "is_elbow",
+        "elbow_method",
+        "sample_size",
+        "customer_count",
+        "distinct_point_count",
+        "scaler",
+        "seed",
+    },
+    "customer_application_traffic": {
+        "msisdn",
+        "application",
+        "dl_bytes",
+        "ul_bytes",
+        "total_bytes",
+    },
+    "top_users_by_application": {
+        "application",
+        "rank",
+        "tie_rank",
+        "msisdn",
+        "dl_bytes",
+        "ul_bytes",
+        "total_bytes",
+    },
+    "application_usage": {
+        "application",
+        "display_order",
+        "total_dl_bytes",
+        "total_ul_bytes",
+        "total_bytes",
+        "unattributed_bytes",
+        "user_count",
+        "session_count",
+        "traffic_share",
+        "usage_rank",
+        "is_top_application",
+    },
+    "xdr_load_audit": {
+        "read_record_count",
+        "loaded_record_count",
+        "quarantined_record_count",
+        "summary_row_count",
+        "malformed_line_count",
+        "invalid_value_count",
+        "missing_value_count",
+        "negative_value_count",
+        "percent_out_of_range_count",
+        "end_before_start_count",
+        "duplicate_record_count",
+        "text_reencoded_count",
+        "unattributed_record_count",
+        "unattributed_traffic_bytes",
+        "no_bearer_id_record_count",
+    },
+}
+
+
+def run_every_query(con: duckdb.DuckDBPyConnection) -> None:
+    """Each query of queries.py once (both top-N paths), on ``con``'s schema marts."""
+    con.execute(PUBLISH_INFO_SQL).fetchall()
+    marts = Marts(con, info=None)  # type: ignore[arg-type] - the pages' queries need no publish
+    marts.totals()
+    marts.load_audit()
+    marts.quarantine_by_reason()
+    for metric in METRICS:
+        marts.top_customers(metric, 5)
+        marts.top_customers(metric, 50)
+    msisdn = int(marts.top_customers("sessions", 1)["msisdn"][0])
+    marts.customer(msisdn)
+    marts.customer_applications(msisdn)
+    marts.cluster_summary()
+    marts.cluster_model()
+    marts.elbow()
+    marts.application_usage()
+    marts.top_users("Gaming")
+
+
+def test_the_dashboard_reads_exactly_these_columns(published_db: Path) -> None:
+    """Hide each column of the fixture's marts in turn (rename it): the queries fail
+    exactly for the columns in READS, so READS is what a contract change must keep."""
+    with duckdb.connect() as con:
+        con.execute("attach ? as published (read_only)", [str(published_db)])
+        tables = con.execute(
+            "select table_name, list(column_name order by ordinal_position) "
+            "from information_schema.columns "
+            "where table_catalog = 'published' and table_schema = 'marts' group by table_name"
+        ).fetchall()
+        con.execute("create schema marts")
+        for table, _ in tables:
+            con.execute(f"create table marts.{table} as from published.marts.{table}")
+        con.execute("detach published")
+        run_every_query(con)
+
+        reads: dict[str, set[str]] = {}
+        for table, columns in tables:
+            for column in columns:
+                con.execute(f'alter table marts.{table} rename "{column}" to "{column}_hidden"')
+                try:
+                    run_every_query(con)
+                except duckdb.Error:
+                    reads.setdefault(table, set()).add(column)
+                con.execute(f'alter table marts.{table} rename "{column}_hidden" to "{column}"')
+    assert reads == READS
