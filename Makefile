@@ -59,16 +59,11 @@ bench-100m: $(STAMP)
 	XDR_MEMORY_LIMIT=$(BENCH_100M_MEMORY) XDR_DBT_THREADS=1 $(BIN)/python bench/run_bench.py \
 		--sizes 100000000 --out-dir bench/results/100m
 
-## The interactive dashboard (docs/dashboard.md) on http://127.0.0.1:$(DASHBOARD_PORT):
-## reads the published file read-only and follows new publishes; Ctrl+C stops it.
-## Another port or file: make dashboard DASHBOARD_PORT=8502 XDR_PUBLISHED_DB=other.duckdb
-DASHBOARD_PORT ?= 8501
-XDR_PUBLISHED_DB ?= warehouse/engagement.duckdb
+## The interactive dashboard (docs/dashboard.md) on http://127.0.0.1:8501: reads
+## the published file read-only and follows new publishes; Ctrl+C stops it.
+## Another port or file: XDR_DASHBOARD_PORT=8502 XDR_PUBLISHED_DB=other.duckdb make dashboard
 dashboard: $(STAMP)
-	$(BIN)/streamlit run python/xdr_warehouse/dashboard/app.py \
-		--server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) \
-		--server.headless true --browser.gatherUsageStats false \
-		-- --published-db "$(XDR_PUBLISHED_DB)"
+	$(BIN)/xdr dashboard
 
 docs: $(STAMP)
 	$(BIN)/dbt docs generate

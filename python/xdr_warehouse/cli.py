@@ -109,6 +109,23 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
     _report(settings)
 
 
+def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> None:
+    """Serve the dashboard on 127.0.0.1 until Ctrl+C."""
+    import subprocess
+
+    from xdr_warehouse.dashboard.server import streamlit_command
+
+    url = f"http://127.0.0.1:{settings.dashboard_port}"
+    print(f"==> dashboard on {url}, reading {settings.published_db}; Ctrl+C stops it", flush=True)
+    command = streamlit_command(settings.published_db, settings.dashboard_port)
+    try:
+        code = subprocess.call(command, cwd=settings.project_dir)
+    except KeyboardInterrupt:
+        code = 0
+    if code:
+        raise job.JobError(f"the dashboard server stopped with exit code {code}")
+
+
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     """Write a generated xDR file."""
     from xdr_warehouse.generate import generate_xdr
@@ -170,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write the report from the published file")
     report.set_defaults(func=cmd_report)
+
+    dashboard = sub.add_parser("dashboard", help="serve the dashboard on 127.0.0.1")
+    dashboard.set_defaults(func=cmd_dashboard)
 
     gen = sub.add_parser("generate", help="write a generated xDR file")
     gen.add_argument("--records", type=int, default=DEFAULT_RECORDS)

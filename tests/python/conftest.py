@@ -26,6 +26,8 @@ from xdr_warehouse.dbt_runner import dbt_command
 from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import Settings
 
+from browser import driver  # noqa: F401 - the headless Chromium fixture of the browser tests
+
 REPO = Path(__file__).resolve().parents[2]
 #: Real sample rows of the export, kept in the repository (see its README.md).
 REAL_SAMPLE = REPO / "tests" / "fixtures" / "real_sample"

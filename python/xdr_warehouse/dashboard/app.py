@@ -21,7 +21,7 @@ import streamlit as st
 
 from xdr_warehouse.dashboard.queries import PublishedWarehouse, WarehouseUnavailableError
 from xdr_warehouse.dashboard.views import choose_page
-from xdr_warehouse.publish import DEFAULT_PUBLISHED_DB
+from xdr_warehouse.settings import Settings
 
 APP_TITLE = "Customer engagement"
 
@@ -34,8 +34,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--published-db",
         type=Path,
-        default=DEFAULT_PUBLISHED_DB,
-        help=f"published DuckDB file, opened read-only (default: {DEFAULT_PUBLISHED_DB})",
+        default=None,
+        help="published DuckDB file, opened read-only (default: the settings', XDR_PUBLISHED_DB)",
     )
     return parser.parse_args(list(argv))
 
@@ -48,7 +48,9 @@ def published_warehouse(path: str) -> PublishedWarehouse:
 
 def main(argv: Sequence[str]) -> None:
     """Draw the page picked in the sidebar from the published file named in ``argv``."""
-    path = parse_args(argv).published_db.expanduser().resolve()
+    path = (
+        (parse_args(argv).published_db or Settings.from_env().published_db).expanduser().resolve()
+    )
     page = choose_page()
     st.set_page_config(page_title=f"{page.title} · {APP_TITLE}", layout="wide")
     st.sidebar.caption(f"{APP_TITLE} dashboard, reading {path} (read-only).")

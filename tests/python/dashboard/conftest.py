@@ -19,7 +19,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from .dashboard_fixture import FixturePublish, build_fixture_warehouse
-from test_report_browser import driver  # noqa: F401 - headless Chromium, shared with the report
 
 REPO = Path(__file__).resolve().parents[3]
 APP = REPO / "python" / "xdr_warehouse" / "dashboard" / "app.py"
@@ -41,10 +40,21 @@ def expected(db: Path, sql: str, parameters: Sequence[object] = ()) -> pd.DataFr
         return con.execute(sql, list(parameters)).df()
 
 
-@pytest.fixture(scope="session")
-def published_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default fixture publish (300 customers), shared by read-only tests."""
-    return build_fixture_warehouse(tmp_path_factory.mktemp("published") / "engagement.duckdb")
+@pytest.fixture(scope="session", params=["fixture", "pipeline"])
+def published_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published file, shared by read-only tests: the hand-made fixture publish (300
+    customers), and the file the publish step writes from a real build (20,000
+    generated records, built by dbt)."""
+    folder = tmp_path_factory.mktemp("published")
+    if request.param == "fixture":
+        return build_fixture_warehouse(folder / "engagement.duckdb")
+    from xdr_warehouse.publish import publish
+
+    from conftest import PUBLIC_TABLES
+
+    built = request.getfixturevalue("built_warehouse")
+    publish(built.build_db, folder / "engagement.duckdb", folder / "parquet", PUBLIC_TABLES)
+    return folder / "engagement.duckdb"
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from xdr_warehouse.dashboard.server import streamlit_command
 from xdr_warehouse.dashboard.views import PAGES
 from xdr_warehouse.report_text import fmt_bytes, fmt_count
 
-from .conftest import APP, REPO, expected
-from test_report_browser import artifacts_dir
+from .conftest import REPO, expected
+from browser import artifacts_dir
 
 pytestmark = pytest.mark.slow
 
@@ -62,15 +62,7 @@ def dashboard_url(published_db: Path, tmp_path: Path) -> Iterator[str]:
     """``streamlit run app.py`` on 127.0.0.1 and a free port; stopped after the test."""
     port = free_port()
     log = tmp_path / "streamlit.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--", "--published-db", str(published_db),
-    ]  # fmt: skip
+    command = streamlit_command(published_db, port)  # as `xdr dashboard` starts it
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -28,6 +28,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from xdr_warehouse import job
+from xdr_warehouse import publish as pub
+from xdr_warehouse.publish import PublishError, publish
+
+from conftest import PUBLIC_TABLES, Workspace
 from helpers_publish import (
     copy_project,
     derive_build_db,
@@ -41,12 +47,6 @@ from helpers_publish import (
     small_filesystem,
     start_hanging_publish,
 )
-
-from xdr_warehouse import job
-from xdr_warehouse import publish as pub
-from xdr_warehouse.publish import PublishError, publish
-
-from conftest import PUBLIC_TABLES, Workspace
 
 SMALL_TABLES = ("customer_engagement", "xdr_load_audit")
 FAILING_TEST = "assert_publish_guard_deliberately_fails"

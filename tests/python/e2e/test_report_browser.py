@@ -13,73 +13,19 @@ XDR_CHROMIUM / XDR_CHROMEDRIVER override the binaries' paths.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from xdr_warehouse.report import build_report
 
+from browser import artifacts_dir
 from conftest import Workspace
 
 pytestmark = pytest.mark.slow
 
 SECTIONS = ("overview", "top-customers", "clusters", "applications", "elbow", "data-quality")
 EXPECTED_IMAGES = 8
-
-
-def binary(env: str, default: str) -> Path:
-    """The path of a browser binary; the test fails (not skips) when it is missing."""
-    configured = os.environ.get(env)
-    path = Path(configured) if configured else Path(shutil.which(Path(default).name) or default)
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(
-            f"{path} not found: the report's browser test needs Chromium and chromedriver "
-            "(Debian: `sudo apt-get install chromium chromium-driver`), or set "
-            f"{env} to the binary",
-            pytrace=False,
-        )
-    return path
-
-
-@pytest.fixture
-def driver(tmp_path: Path):
-    """Headless Chromium with a fresh profile and the browser console log enabled."""
-    chromium = binary("XDR_CHROMIUM", "/usr/bin/chromium")
-    chromedriver = binary("XDR_CHROMEDRIVER", "/usr/bin/chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(chromedriver), log_output=str(tmp_path / "driver.log"))
-    browser = webdriver.Chrome(service=service, options=options)
-    browser.set_page_load_timeout(60)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-
-
-def artifacts_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("XDR_TEST_ARTIFACTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_report_opens_from_disk_in_chromium(
