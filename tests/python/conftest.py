@@ -67,9 +67,9 @@ PUBLIC_TABLES = public_tables_in_yaml()
 
 def workspace_settings(root: Path, **overrides: Any) -> Settings:
     """Settings with every path under ``root`` (no environment read)."""
+    overrides.setdefault("project_dir", REPO)
     return Settings.from_env(
         {},
-        project_dir=REPO,
         build_db=root / "build.duckdb",
         published_db=root / "engagement.duckdb",
         export_dir=root / "parquet",
@@ -108,7 +108,10 @@ class Workspace:
         if xdr_path is not None:
             self.ingest(xdr_path)
         extra = ["--vars", repr(variables)] if variables else []
-        command = dbt_command(self.settings, [args[0]], [*args[1:], *extra, "--quiet"])
+        words = 1 if args[0] != "docs" else 2  # the command, then its options
+        command = dbt_command(
+            self.settings, list(args[:words]), [*args[words:], *extra, "--quiet"]
+        )
         with contextlib.chdir(REPO), contextlib.redirect_stdout(io.StringIO()):
             return dbtRunner().invoke([*command, "--no-partial-parse"])
 

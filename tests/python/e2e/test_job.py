@@ -1,0 +1,149 @@
+"""The job's steps as users run them: `xdr run -- DBT_ARGS`, `xdr publish` after a
+failed build, contracts that stop a breaking change, and plain dbt on a fresh clone."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from xdr_warehouse.generate import generate_xdr
+
+from conftest import Workspace, new_workspace
+from helpers_publish import copy_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("small") / "xdr.csv"
+    generate_xdr(path, 3_000, seed=31)
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_dbt_arguments_reach_the_published_file_the_report_and_the_dashboard(
+    workspace: Workspace, small_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert workspace.cli(["run", "--", "--vars", "{cluster_k: 4}"], small_csv) == 0
+    published = workspace.settings.published_db
+    with duckdb.connect(str(published), read_only=True) as con:
+        levels = con.execute(
+            "select distinct cluster_id, engagement_level from marts.customer_clusters order by 1"
+        ).fetchall()
+        summary = con.execute(
+            "select count(distinct cluster_id) from marts.engagement_cluster_summary"
+        ).fetchall()
+    assert levels == [(i, f"level_{i + 1}") for i in range(4)] and summary == [(4,)]
+    html = (workspace.settings.report_dir / "engagement_report.html").read_text()
+    assert "4 clusters ordered by engagement" in html and "k = 4 used for the clusters" in html
+
+    from streamlit.testing.v1 import AppTest
+
+    from xdr_warehouse.dashboard.server import APP
+
+    monkeypatch.setattr(sys, "argv", [str(APP), "--published-db", str(published)])
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["page"] = "clusters"
+    app.run()
+    assert not app.exception
+    shown = {level for frame in app.dataframe for level in frame.value.get("engagement_level", [])}
+    assert {"level_1", "level_2", "level_3", "level_4"} <= shown
+
+
+def test_publish_after_a_failed_test_refuses_and_changes_nothing(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path / "project")
+    ws = new_workspace(tmp_path / "ws", project_dir=project)
+    assert ws.cli(["run", "--skip-report"], small_csv) == 0
+    published, release = ws.settings.published_db, (ws.settings.export_dir / "current").resolve()
+    before = sha256(published)
+    (project / "tests" / "dbt" / "assert_deliberately_fails.sql").write_text(
+        "-- Added by test_job.py to a copy of the project: always fails.\n"
+        "select msisdn from {{ ref('customer_engagement') }}\n"
+    )
+    build = subprocess.run(
+        [sys.executable, "-m", "xdr_warehouse", "build"],
+        cwd=project, capture_output=True, text=True, timeout=600,
+        env=ws_env(ws),
+    )  # fmt: skip
+    assert build.returncode == 1 and "assert_deliberately_fails" in build.stderr
+    publish = subprocess.run(
+        [sys.executable, "-m", "xdr_warehouse", "publish"],
+        cwd=project, capture_output=True, text=True, timeout=600,
+        env=ws_env(ws),
+    )  # fmt: skip
+    assert publish.returncode == 1
+    assert publish.stderr.count("\n") == 1
+    assert "the last dbt build did not pass: assert_deliberately_fails (fail)" in publish.stderr
+    assert sha256(published) == before
+    assert (ws.settings.export_dir / "current").resolve() == release
+
+
+def ws_env(ws: Workspace) -> dict[str, str]:
+    """The environment of an `xdr` child process working in ``ws``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDR_", "DBT_"))}
+    settings = ws.settings
+    env.update(
+        XDR_BUILD_DB=str(settings.build_db),
+        XDR_PUBLISHED_DB=str(settings.published_db),
+        XDR_EXPORT_DIR=str(settings.export_dir),
+        XDR_LANDING_DIR=str(settings.landing_dir),
+        XDR_TEMP_DIR=str(settings.temp_dir),
+        XDR_LOG_DIR=str(settings.log_dir),
+        DBT_TARGET_PATH=str(settings.target_path),
+        PYTHONPATH=str(settings.project_dir / "python"),
+    )
+    return env
+
+
+def test_a_changed_column_type_of_a_public_model_fails_with_the_contract_error(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path / "project")
+    model = project / "models" / "marts" / "engagement" / "customer_engagement.sql"
+    model.write_text(
+        model.read_text().replace(
+            "        session_count,", "        cast(session_count as double) as session_count,"
+        )
+    )
+    ws = new_workspace(tmp_path / "ws", project_dir=project)
+    result = ws.dbt(["build", "--select", "+customer_engagement"], small_csv)
+    assert not result.success
+    messages = " ".join(r.message or "" for r in result.result.results if r.status == "error")
+    assert "contract" in messages.lower() and "session_count" in messages
+
+
+def test_plain_dbt_works_on_a_fresh_clone_before_any_data(tmp_path: Path) -> None:
+    ws = new_workspace(tmp_path / "fresh")
+    for command in (
+        ["ls", "--resource-type", "source"],
+        ["compile"],
+        ["build"],
+        ["docs", "generate"],
+    ):
+        result = ws.dbt(command)
+        assert result.success, (command, result.exception)
+    sources = ws.dbt(["ls", "--resource-type", "source", "--output", "name"]).result
+    assert sorted(sources) == [
+        "xdr.files", "xdr.line_notes", "xdr.lines", "xdr.parquet_rows",
+    ]  # fmt: skip
+    public = ws.dbt(
+        ["ls", "--select", "access:public", "--resource-type", "model", "--output", "name"]
+    ).result
+    from conftest import PUBLIC_TABLES
+
+    assert sorted(public) == sorted(PUBLIC_TABLES)
+    assert ws.query("select count(*) from marts.customer_engagement") == [(0,)]
+    assert (ws.settings.target_path / "catalog.json").exists()

@@ -1,0 +1,141 @@
+"""The `xdr` command: settings in, one line out on every failure, dbt options passed through."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from xdr_warehouse import cli, job
+from xdr_warehouse.dbt_runner import (
+    DbtError,
+    dbt_command,
+    last_build_problem,
+    merge_vars,
+    public_models,
+)
+from xdr_warehouse.ingest import XdrInputError
+
+from conftest import new_workspace
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # noqa: ANN201
+    return new_workspace(tmp_path).settings
+
+
+def test_user_vars_are_merged_over_the_settings(settings) -> None:  # noqa: ANN001
+    variables, rest = merge_vars(settings, ["--select", "x", "--vars", "{cluster_k: 4}", "-q"])
+    assert variables["cluster_k"] == 4
+    assert variables["xdr_build_db"] == str(settings.build_db)
+    assert rest == ["--select", "x", "-q"]
+    variables, _ = merge_vars(settings, ["--vars={xdr_memory_limit: 3GB}"])
+    assert variables["xdr_memory_limit"] == "3GB"
+    with pytest.raises(DbtError, match="not a YAML mapping"):
+        merge_vars(settings, ["--vars", "[1, 2]"])
+
+
+def test_dbt_gets_target_paths_threads_and_one_vars_option(settings) -> None:  # noqa: ANN001
+    args = dbt_command(settings, ["build"], ["--select", "customer_engagement"])
+    assert args[0] == "build" and args.count("--vars") == 1
+    assert args[args.index("--target") + 1] == "dev"
+    assert args[args.index("--target-path") + 1] == str(settings.target_path)
+    assert args[args.index("--threads") + 1] == str(settings.dbt_threads)
+    assert json.loads(args[args.index("--vars") + 1])["xdr_build_db"] == str(settings.build_db)
+    assert args[-2:] == ["--select", "customer_engagement"]
+    assert "--threads" not in dbt_command(settings, ["ls"])
+
+
+def test_public_models_come_from_the_manifest(settings) -> None:  # noqa: ANN001
+    with pytest.raises(DbtError, match="cannot read dbt's manifest"):
+        public_models(settings)
+    settings.target_path.mkdir(parents=True)
+    nodes = {
+        "model.p.a": {"resource_type": "model", "name": "a", "access": "public", "config": {}},
+        "model.p.b": {"resource_type": "model", "name": "b", "access": "protected", "config": {}},
+        "test.p.c": {"resource_type": "test", "name": "c", "access": "public", "config": {}},
+        "model.p.d": {
+            "resource_type": "model", "name": "d", "access": "public",
+            "config": {"enabled": False},
+        },
+    }  # fmt: skip
+    (settings.target_path / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+    assert public_models(settings) == ("a",)
+
+
+def record_build(db: Path, passed: bool, failed: str = "") -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema if not exists audit")
+        con.execute(
+            "create table if not exists audit.dbt_builds (invocation_id varchar,"
+            " finished_at timestamp, passed boolean, failed_nodes varchar, full_refresh boolean)"
+        )
+        con.execute(
+            "insert into audit.dbt_builds values ('x', now(), ?, ?, false)", [passed, failed]
+        )
+
+
+def test_publish_refuses_unless_the_last_build_passed(settings, capsys) -> None:  # noqa: ANN001
+    assert "there is no build database" in last_build_problem(settings)
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(settings.build_db)).close()
+    assert "no dbt build has run" in last_build_problem(settings)
+    record_build(settings.build_db, passed=True)
+    assert last_build_problem(settings) is None
+    record_build(settings.build_db, passed=False, failed="assert_x (fail)")
+    assert last_build_problem(settings) == "the last dbt build did not pass: assert_x (fail)"
+
+    assert cli.main(["publish"], settings=settings) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "nothing published: the last dbt build did not pass: assert_x (fail)" in err
+    assert not settings.published_db.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (XdrInputError("/data/x.csv: missing required column(s) 'Start'"), "/data/x.csv"),
+        (DbtError("dbt build failed: test t: Got 1 result"), "test t: Got 1 result"),
+        (RuntimeError("surprise\nwith a second line"), "surprise (details in "),
+    ],
+)
+def test_every_failure_is_one_line_and_the_detail_goes_to_the_log(
+    settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    error: Exception,
+    shown: str,  # noqa: ANN001
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(job, "build", fail)
+    assert cli.main(["build"], settings=settings) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and shown in err
+    assert settings.log_file.exists()
+
+
+def test_arguments_after_a_double_dash_reach_dbt(settings, monkeypatch) -> None:  # noqa: ANN001
+    seen = {}
+
+    def build(s, dbt_args, full_refresh):  # noqa: ANN001, ANN202
+        seen.update(settings=s, args=list(dbt_args), full_refresh=full_refresh)
+
+    monkeypatch.setattr(job, "build", build)
+    argv = ["build", "--full-refresh", "--", "--vars", "{cluster_k: 4}", "--select", "x+"]
+    assert cli.main(argv, settings=settings) == 0
+    assert seen == {
+        "settings": settings,
+        "args": ["--vars", "{cluster_k: 4}", "--select", "x+"],
+        "full_refresh": True,
+    }
+
+
+def test_unknown_engine_setting_is_one_line(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setenv("XDR_ENGINE", "flink")
+    assert cli.main(["report"]) == 1
+    assert capsys.readouterr().err == "error: XDR_ENGINE='flink': use one of duckdb, spark\n"
