@@ -9,11 +9,12 @@
     var('customer_bucket_sessions') (10 million) loaded records, so inputs up to
     that size run in one pass, exactly as a plain group by. -#}
 
-{#- The number of buckets. The loaded-records table is looked up by name, not
+{#- The number of buckets (one on an incremental build: it recomputes only the
+    customers that changed). The loaded-records table is looked up by name, not
     ref(), so that the model's unit tests need no fixture for it; they (no
     `this`) and builds without that table yet use one bucket. -#}
 {% macro xdr_customer_buckets() %}
-    {%- if not execute or this is none -%}
+    {%- if not execute or this is none or is_incremental() -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set loaded = adapter.get_relation(
@@ -44,6 +45,7 @@
         max(ended_at) as last_session_ended_at
     from {{ ref('int_sessions_deduplicated') }}
     where not is_unattributed
+        {{ xdr_only_changed('msisdn', 'int_customers_changed') }}
         {%- if buckets > 1 %}
         and {{ xdr_bucket('msisdn', buckets) }} = {{ bucket }}
         {%- endif %}

@@ -1,7 +1,15 @@
-{#- on-run-end: every `dbt build` leaves one row in audit.dbt_builds, whether
-    it passed and which nodes failed, so that `xdr publish` publishes only a
-    build whose every model and test passed, whoever started it (`xdr run`,
-    `xdr build` or a plain `dbt build`) and whatever ran after it (`dbt show`). -#}
+{#- on-run-end of every `dbt build`:
+
+    1. one row in audit.dbt_builds: whether the build passed and which nodes
+       failed, so that `xdr publish` publishes only a build whose every model and
+       test passed, whoever started it (`xdr run`, `xdr build` or a plain
+       `dbt build`) and whatever ran after it (`dbt show`);
+    2. after a build of every model that passed, the current file versions
+       become the applied ones (audit.applied_file_versions: the next build
+       applies what changed since), and the records of versions no longer in the
+       input are deleted. A failed build, or one that left models out
+       (--select), changes neither, so the next build applies the same changes
+       again. -#}
 {% macro xdr_record_build(results) %}
     {%- if not execute or flags.WHICH != 'build' -%}
         {{ return("select 1") }}
@@ -12,23 +20,58 @@
             {%- do failures.append(result.node.name ~ ' (' ~ result.status ~ ')') -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(adapter.dispatch('xdr_record_build', 'xdr_warehouse')(failures)) }}
+    {#- every model of the project built (tests may be left out) -#}
+    {%- set built = [] -%}
+    {%- for result in results if result.node.resource_type == 'model' -%}
+        {%- do built.append(result.node.unique_id) -%}
+    {%- endfor -%}
+    {%- set whole_project = namespace(value=true) -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.unique_id not in built -%}
+        {%- set whole_project.value = false -%}
+    {%- endfor -%}
+    {{ return(adapter.dispatch('xdr_record_build', 'xdr_warehouse')(failures, whole_project.value)) }}
 {% endmacro %}
 
-{% macro default__xdr_record_build(failures) %}
+{% macro default__xdr_record_build(failures, whole_project) %}
+    {%- set passed = failures | length == 0 -%}
+    {%- set loaded = api.Relation.create(
+        database=target.database, schema='intermediate', identifier='int_records_loaded'
+    ) -%}
+    {%- set totals = api.Relation.create(
+        database=target.database, schema='intermediate', identifier='int_file_version_totals'
+    ) -%}
+    begin transaction;
     create schema if not exists audit;
     create table if not exists audit.dbt_builds (
         invocation_id varchar,
         finished_at timestamp,
         passed boolean,
         failed_nodes varchar,
-        full_refresh boolean
+        full_refresh boolean,
+        whole_project boolean
     );
-    insert into audit.dbt_builds values (
+    alter table audit.dbt_builds add column if not exists whole_project boolean;
+    insert into audit.dbt_builds (
+        invocation_id, finished_at, passed, failed_nodes, full_refresh, whole_project
+    ) values (
         {{ xdr_string_literal(invocation_id) }},
         current_timestamp,
-        {{ failures | length == 0 }},
+        {{ passed }},
         {{ xdr_string_literal(failures | join('; ')) }},
-        {{ flags.FULL_REFRESH | default(false) }}
-    )
+        {{ flags.FULL_REFRESH | default(false) }},
+        {{ whole_project }}
+    );
+    {%- if passed and whole_project %}
+    delete from {{ source('build_state', 'applied_file_versions') }};
+    insert into {{ source('build_state', 'applied_file_versions') }}
+    select file_id from {{ source('xdr', 'files') }} where is_current;
+    {%- for relation in [loaded, totals] %}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is not none %}
+    delete from {{ relation }}
+    where file_id not in (select file_id from {{ source('xdr', 'files') }} where is_current);
+    {%- endif %}
+    {%- endfor %}
+    {%- endif %}
+    commit
 {% endmacro %}

@@ -1,21 +1,27 @@
-{{ config(materialized="table") }}
+{{
+    config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="fail",
+        pre_hook="{{ xdr_delete_changed('record_hash', 'int_record_hashes_changed') }}",
+    )
+}}
 
--- Loaded records whose fields all equal an earlier record's (the same line
+-- depends_on: {{ ref('int_record_hashes_changed') }}
+-- Loaded records whose 55 fields all equal an earlier record's (the same line
 -- twice in a file, or a file delivered twice). The first copy by file path and
 -- record number stays loaded; the later copies are quarantined as
--- duplicate_record.
+-- duplicate_record and kept here with their fields, so that totals can take them
+-- out. Incremental: only the fingerprints of the records this build adds or
+-- removes are looked at again (the fingerprint column of the stored records is
+-- read; no record is read twice).
 
 with
 
 records as (
-    select
-        file_id,
-        source_file,
-        record_number,
-        line_number,
-        record_hash
-    from {{ ref('int_records_current') }}
+    select * from {{ ref('int_records_current') }}
     where record_status = 'loaded'
+        {{ xdr_only_changed('record_hash', 'int_record_hashes_changed') }}
 ),
 
 repeated_hashes as (
@@ -27,11 +33,7 @@ repeated_hashes as (
 
 copies as (
     select
-        records.file_id,
-        records.source_file,
-        records.record_number,
-        records.line_number,
-        records.record_hash,
+        records.*,
         row_number() over (
             partition by records.record_hash
             order by records.source_file, records.record_number
@@ -56,7 +58,16 @@ final as (
         line_number,
         record_hash,
         first_source_file,
-        first_record_number
+        first_record_number,
+        msisdn,
+        has_bearer_id,
+        duration_ms,
+        {%- for app in xdr_application_columns() %}
+        {{ app[1] }},
+        {{ app[2] }},
+        {%- endfor %}
+        total_ul_bytes,
+        total_dl_bytes
     from copies
     where copy_number > 1
 )

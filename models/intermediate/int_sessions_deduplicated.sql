@@ -20,6 +20,7 @@ final as (
         records.file_id,
         records.source_file,
         records.record_number,
+        records.record_hash,
         records.msisdn,
         records.has_bearer_id,
         records.started_at,

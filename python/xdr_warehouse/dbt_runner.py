@@ -63,19 +63,18 @@ class DbtProgress:
         status = str(node.node_status)
         if node.resource_type in ("test", "unit_test"):
             self.tests[status] = self.tests.get(status, 0) + 1
-            if status not in {"pass", "success"}:
-                print(
-                    f"    {status.upper():<7} {node.resource_type} {node.node_name}",
-                    file=self.out,
-                    flush=True,
-                )
+            if status not in {"pass", "success", "skipped"}:
+                self._line(f"    {status.upper():<7} {node.resource_type} {node.node_name}")
             return
         seconds = _elapsed(node.node_started_at, node.node_finished_at)
-        print(
-            f"    {status.upper():<7} {node.resource_type} {node.node_name} ({seconds:.1f} s)",
-            file=self.out,
-            flush=True,
+        self._line(
+            f"    {status.upper():<7} {node.resource_type} {node.node_name} ({seconds:.1f} s)"
         )
+
+    def _line(self, text: str) -> None:
+        """One whole line in one write (dbt's threads finish nodes at the same time)."""
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def summary(self) -> str:
         return ", ".join(f"{n} {status}" for status, n in sorted(self.tests.items())) or "none"

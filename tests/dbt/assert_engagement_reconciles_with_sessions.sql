@@ -1,44 +1,67 @@
 -- Customer totals plus the unattributed part equal the totals over all loaded
--- sessions, for sessions, duration and traffic. Returns the mismatches.
+-- sessions, for sessions, duration and traffic: the customer side summed from
+-- customer_engagement, the session side from the per-file-version totals less
+-- the duplicate copies (two independent paths, both aggregates, so the check
+-- reads no record). Returns the mismatches.
 
 with
 
 customers as (
     select
-        cast(coalesce(sum(session_count), 0) as hugeint) as sessions,
-        cast(coalesce(sum(total_duration_ms), 0) as hugeint) as duration_ms,
-        cast(coalesce(sum(total_traffic_bytes), 0) as hugeint) as traffic_bytes
+        cast(coalesce(sum(session_count), 0) as decimal(38, 0)) as sessions,
+        cast(coalesce(sum(total_duration_ms), 0) as decimal(38, 0)) as duration_ms,
+        cast(coalesce(sum(total_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
     from {{ ref('customer_engagement') }}
 ),
 
 unattributed as (
     select
-        cast(coalesce(sum(unattributed_record_count), 0) as hugeint) as sessions,
-        cast(coalesce(sum(unattributed_duration_ms), 0) as hugeint) as duration_ms,
-        cast(coalesce(sum(unattributed_traffic_bytes), 0) as hugeint) as traffic_bytes
+        cast(coalesce(sum(unattributed_record_count), 0) as decimal(38, 0)) as sessions,
+        cast(coalesce(sum(unattributed_duration_ms), 0) as decimal(38, 0)) as duration_ms,
+        cast(coalesce(sum(unattributed_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
     from {{ ref('xdr_load_audit') }}
 ),
 
-sessions as (
+loaded as (
     select
-        cast(count(*) as hugeint) as sessions,
-        cast(coalesce(sum(duration_ms), 0) as hugeint) as duration_ms,
-        cast(coalesce(sum(total_dl_bytes + total_ul_bytes), 0) as hugeint) as traffic_bytes
-    from {{ ref('int_sessions_deduplicated') }}
+        cast(coalesce(sum(totals.loaded_record_count), 0) as decimal(38, 0)) as sessions,
+        cast(coalesce(sum(totals.duration_ms), 0) as decimal(38, 0)) as duration_ms,
+        cast(
+            coalesce(sum(totals.total_dl_bytes + totals.total_ul_bytes), 0) as decimal(38, 0)
+        ) as traffic_bytes
+    from {{ ref('int_file_version_totals') }} as totals
+    inner join {{ ref('stg_xdr__files') }} as files on totals.file_id = files.file_id
+    where files.is_current
+),
+
+duplicated as (
+    select
+        cast(count(*) as decimal(38, 0)) as sessions,
+        cast(coalesce(sum(duration_ms), 0) as decimal(38, 0)) as duration_ms,
+        cast(coalesce(sum(total_dl_bytes + total_ul_bytes), 0) as decimal(38, 0))
+            as traffic_bytes
+    from {{ ref('int_records_duplicated') }}
 ),
 
 compared as (
     {%- for metric in ["sessions", "duration_ms", "traffic_bytes"] %}
     select
-        '{{ metric }}' as metric,
+        {{ xdr_string_literal(metric) }} as metric,
         customers.{{ metric }} as customers_total,
         unattributed.{{ metric }} as unattributed_total,
-        sessions.{{ metric }} as sessions_total
-    from customers, unattributed, sessions
+        loaded.{{ metric }} - duplicated.{{ metric }} as sessions_total
+    from customers
+    cross join unattributed
+    cross join loaded
+    cross join duplicated
     {{ "union all" if not loop.last }}
     {%- endfor %}
+),
+
+final as (
+    select *
+    from compared
+    where customers_total + unattributed_total <> sessions_total
 )
 
-select *
-from compared
-where customers_total + unattributed_total <> sessions_total
+select * from final

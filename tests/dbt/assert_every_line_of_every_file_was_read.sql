@@ -1,12 +1,16 @@
 -- Nothing is lost between a file and the warehouse: for every file version
--- loaded, the records stored equal the data lines (text) or rows (Parquet)
--- ingest counted in the file, and they are numbered 1..n without a gap.
--- Returns the files that differ.
+-- this build adds, the records stored equal the data lines (text) or rows
+-- (Parquet) ingest counted in the file, and they are numbered 1..n without a
+-- gap. Returns the files that differ.
 
 with
 
 files as (
-    select * from {{ ref('stg_xdr__files') }}
+    select files.*
+    from {{ ref('stg_xdr__files') }} as files
+    inner join {{ ref('int_file_versions_changed') }} as changes
+        on files.file_id = changes.file_id
+    where changes.change = 'added'
 ),
 
 loaded as (
@@ -17,6 +21,7 @@ loaded as (
         min(record_number) as first_number,
         max(record_number) as last_number
     from {{ ref('int_records_loaded') }}
+    where file_id in (select file_id from files)
     group by file_id
 ),
 

@@ -1,6 +1,8 @@
 -- One row per file of the current input: records read = loaded + quarantined,
 -- the quarantined records by reason, the re-encoded ones, and the loaded
--- sessions no customer can be given.
+-- sessions no customer can be given. Built from the per-file-version totals
+-- (computed once, when a version is loaded), the duplicate copies and the
+-- unattributed sessions, so no record is read again.
 
 {%- set reasons = xdr_quarantine_reasons() %}
 {%- set named_dl = [] %}
@@ -17,47 +19,22 @@ files as (
     where is_current
 ),
 
-records as (
-    select * from {{ ref('int_records_current') }}
+version_totals as (
+    select * from {{ ref('int_file_version_totals') }}
 ),
 
-sessions as (
-    select * from {{ ref('int_sessions_deduplicated') }}
+duplicates as (
+    select * from {{ ref('int_records_duplicated') }}
 ),
 
-quarantine as (
-    select * from {{ ref('xdr_quarantined_records') }}
+unattributed as (
+    select * from {{ ref('int_sessions_unattributed') }}
 ),
 
-read_counts as (
+duplicate_counts as (
     select
         file_id,
-        count(*) as read_record_count,
-        count(case when is_text_reencoded then 1 end) as text_reencoded_count
-    from records
-    group by file_id
-),
-
-quarantine_counts as (
-    select
-        source_file,
-        count(*) as quarantined_record_count,
-        {%- for reason in reasons %}
-        count(case when quarantine_reason = {{ xdr_string_literal(reason) }} then 1 end)
-            as {{ reason }}_count{{ "," if not loop.last }}
-        {%- endfor %}
-    from quarantine
-    group by source_file
-),
-
-session_counts as (
-    select
-        file_id,
-        count(*) as loaded_record_count,
-        count(case when is_unattributed then 1 end) as unattributed_record_count,
-        sum(case when is_unattributed then total_dl_bytes + total_ul_bytes end)
-            as unattributed_traffic_bytes,
-        sum(case when is_unattributed then duration_ms end) as unattributed_duration_ms,
+        count(*) as duplicate_record_count,
         count(case when not has_bearer_id then 1 end) as no_bearer_id_record_count,
         count(
             case
@@ -66,7 +43,17 @@ session_counts as (
                     then 1
             end
         ) as total_identity_mismatch_count
-    from sessions
+    from duplicates
+    group by file_id
+),
+
+unattributed_counts as (
+    select
+        file_id,
+        count(*) as unattributed_record_count,
+        sum(total_dl_bytes + total_ul_bytes) as unattributed_traffic_bytes,
+        sum(duration_ms) as unattributed_duration_ms
+    from unattributed
     group by file_id
 ),
 
@@ -77,29 +64,44 @@ final as (
         files.file_format,
         files.size_bytes,
         files.modified_at,
-        cast(coalesce(read_counts.read_record_count, 0) as bigint) as read_record_count,
-        cast(coalesce(session_counts.loaded_record_count, 0) as bigint) as loaded_record_count,
-        cast(coalesce(quarantine_counts.quarantined_record_count, 0) as bigint)
-            as quarantined_record_count,
+        cast(coalesce(version_totals.read_record_count, 0) as bigint) as read_record_count,
+        cast(
+            coalesce(version_totals.loaded_record_count, 0)
+            - coalesce(duplicate_counts.duplicate_record_count, 0) as bigint
+        ) as loaded_record_count,
+        cast(
+            coalesce(version_totals.read_record_count, 0)
+            - coalesce(version_totals.loaded_record_count, 0)
+            + coalesce(duplicate_counts.duplicate_record_count, 0) as bigint
+        ) as quarantined_record_count,
         {%- for reason in reasons %}
-        cast(coalesce(quarantine_counts.{{ reason }}_count, 0) as bigint) as {{ reason }}_count,
+        {%- if reason == "duplicate_record" %}
+        cast(coalesce(duplicate_counts.duplicate_record_count, 0) as bigint)
+            as duplicate_record_count,
+        {%- else %}
+        cast(coalesce(version_totals.{{ reason }}_count, 0) as bigint) as {{ reason }}_count,
+        {%- endif %}
         {%- endfor %}
-        cast(coalesce(read_counts.text_reencoded_count, 0) as bigint) as text_reencoded_count,
-        cast(coalesce(session_counts.unattributed_record_count, 0) as bigint)
+        cast(coalesce(version_totals.text_reencoded_count, 0) as bigint) as text_reencoded_count,
+        cast(coalesce(unattributed_counts.unattributed_record_count, 0) as bigint)
             as unattributed_record_count,
-        cast(coalesce(session_counts.unattributed_traffic_bytes, 0) as bigint)
+        cast(coalesce(unattributed_counts.unattributed_traffic_bytes, 0) as bigint)
             as unattributed_traffic_bytes,
-        cast(coalesce(session_counts.unattributed_duration_ms, 0) as bigint)
+        cast(coalesce(unattributed_counts.unattributed_duration_ms, 0) as bigint)
             as unattributed_duration_ms,
-        cast(coalesce(session_counts.no_bearer_id_record_count, 0) as bigint)
-            as no_bearer_id_record_count,
-        cast(coalesce(session_counts.total_identity_mismatch_count, 0) as bigint)
-            as total_identity_mismatch_count,
+        cast(
+            coalesce(version_totals.no_bearer_id_record_count, 0)
+            - coalesce(duplicate_counts.no_bearer_id_record_count, 0) as bigint
+        ) as no_bearer_id_record_count,
+        cast(
+            coalesce(version_totals.total_identity_mismatch_count, 0)
+            - coalesce(duplicate_counts.total_identity_mismatch_count, 0) as bigint
+        ) as total_identity_mismatch_count,
         files.unknown_columns
     from files
-    left join read_counts on files.file_id = read_counts.file_id
-    left join quarantine_counts on files.source_file = quarantine_counts.source_file
-    left join session_counts on files.file_id = session_counts.file_id
+    left join version_totals on files.file_id = version_totals.file_id
+    left join duplicate_counts on files.file_id = duplicate_counts.file_id
+    left join unattributed_counts on files.file_id = unattributed_counts.file_id
 )
 
 select * from final

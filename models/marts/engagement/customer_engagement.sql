@@ -1,9 +1,19 @@
--- One row per customer (MSISDN) with the three engagement metrics.
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ xdr_delete_changed('msisdn', 'int_customers_changed') }}",
+) }}
+
+-- depends_on: {{ ref('int_customers_changed') }}
+-- One row per customer (MSISDN) with the three engagement metrics. Incremental:
+-- the rows of the customers this build touches are replaced.
 
 with
 
 customers as (
     select * from {{ ref('int_customers_aggregated') }}
+    {{ xdr_only_changed('msisdn', 'int_customers_changed', keyword='where') }}
 ),
 
 final as (

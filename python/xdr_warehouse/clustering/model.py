@@ -29,11 +29,15 @@ from xdr_warehouse.clustering.settings import ClusterSettings
 MODEL_SCHEMA = pa.schema(
     [
         pa.field("cluster_model_id", pa.string(), nullable=False),
+        pa.field("model_version", pa.int32(), nullable=False),
         pa.field("fitted_at", pa.timestamp("us"), nullable=False),
+        pa.field("fit_reason", pa.string(), nullable=False),
         pa.field("k", pa.int32(), nullable=False),
         pa.field("scaler", pa.string(), nullable=False),
         pa.field("seed", pa.int64(), nullable=False),
         pa.field("n_init", pa.int32(), nullable=False),
+        pa.field("max_iter", pa.int32(), nullable=False),
+        pa.field("fit_sample_size", pa.int64(), nullable=False),
         pa.field("fit_customer_count", pa.int64(), nullable=False),
         pa.field("inertia", pa.float64(), nullable=False),
         pa.field("cluster_id", pa.int32(), nullable=False),
@@ -102,8 +106,9 @@ def fit_model(sample: CustomerFeatures, settings: ClusterSettings) -> ClusterMod
     )
 
 
-def model_to_arrow(model: ClusterModel) -> pa.Table:
-    """``engagement_cluster_model``: one row per cluster (no rows when nothing was fitted)."""
+def model_to_arrow(model: ClusterModel, version: int = 1, reason: str = "first fit") -> pa.Table:
+    """``engagement_cluster_model`` rows of one fitted model: one per cluster (none when
+    nothing was fitted); ``version`` numbers the models of a warehouse, 1 first."""
     n = model.centroids.shape[0]
     settings = model.settings
 
@@ -112,11 +117,15 @@ def model_to_arrow(model: ClusterModel) -> pa.Table:
 
     columns = [
         repeat(model.model_id, pa.string()),
+        repeat(version, pa.int32()),
         repeat(model.fitted_at, pa.timestamp("us")),
+        repeat(reason, pa.string()),
         repeat(settings.k, pa.int32()),
         repeat(settings.scaler, pa.string()),
         repeat(settings.seed, pa.int64()),
         repeat(settings.n_init, pa.int32()),
+        repeat(settings.max_iter, pa.int32()),
+        repeat(settings.fit_sample_size, pa.int64()),
         repeat(model.fit_customers, pa.int64()),
         repeat(model.inertia, pa.float64()),
         pa.array(np.arange(n), pa.int32()),

@@ -11,7 +11,10 @@ Ingest writes, in schema ``raw`` of the build database:
   export (``file_id``, ``line``): DuckDB's CSV reader with one column, no
   quoting, so a line is always exactly one record;
 - ``raw.xdr_parquet_rows``: a view with one row per row of every current
-  Parquet export, the 55 columns under their staging names, numbers as DOUBLE.
+  Parquet export, the 55 columns under their staging names, numbers as DOUBLE;
+- ``audit.applied_file_versions``: the file versions the marts reflect, which
+  the last complete passing dbt build writes (the incremental models compare it
+  with the current input to find what changed).
 
 The views read the landing links (hex names), so no input file name is ever
 part of SQL; the landing folder's own path goes through
@@ -53,6 +56,11 @@ create table if not exists {SCHEMA}.xdr_files (
     ingested_at timestamp not null,
     is_current boolean not null
 )
+"""
+#: The file versions the marts reflect: written by the last complete dbt build
+#: that passed (macro xdr_record_build), read to find what changed since.
+STATE_DDL = """
+create table if not exists audit.applied_file_versions (file_id integer primary key)
 """
 NOTES_DDL = f"""
 create table if not exists {SCHEMA}.xdr_line_notes (
@@ -197,8 +205,10 @@ def _create_views(con: duckdb.DuckDBPyConnection, landed: Sequence[LandedFile]) 
 def create_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, tables and (empty) views when they do not exist yet."""
     con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute("create schema if not exists audit")
     con.execute(FILES_DDL)
     con.execute(NOTES_DDL)
+    con.execute(STATE_DDL)
     views = {
         name
         for (name,) in con.execute(

@@ -1,11 +1,12 @@
 {#- The reverse of `relationships`: every value of `field` in the relation `to`
-    appears in this model's column. Fails with one row per missing key. -#}
+    appears in this model's column (a `where` config filters `to` alike). Fails
+    with one row per missing key. -#}
 {% test has_every_key_of(model, column_name, to, field) %}
 with
 
 expected as (
     select distinct {{ field }} as key_value
-    from {{ to }}
+    from {{ get_where_subquery(to) }}
     where {{ field }} is not null
 ),
 

@@ -3,8 +3,9 @@
     set) equal the parent's. With the key unique in the parent, this is the
     (key, group) primary key of an unpivot, checked in one streaming pass over
     the model with one aggregate per group, instead of a group-by on every
-    (key, group) pair (70 million pairs for 10 million sessions). Fails with
-    one row per group that differs. -#}
+    (key, group) pair (70 million pairs for 10 million sessions). A `where`
+    config filters the parent alike. Fails with one row per group that
+    differs. -#}
 {% test same_keys_per_group(model, column_name, group_by, parent, parent_column=none) %}
 with
 
@@ -12,7 +13,7 @@ parent_keys as (
     select
         count(*) as key_rows,
         coalesce(sum(cast(hash({{ parent_column or column_name }}) as hugeint)), 0) as key_checksum
-    from {{ parent }}
+    from {{ get_where_subquery(parent) }}
 ),
 
 model_groups as (

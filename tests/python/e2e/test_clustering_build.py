@@ -71,7 +71,7 @@ def test_sql_labels_equal_the_model_applied_in_numpy(built_warehouse: Workspace)
     import duckdb
 
     with duckdb.connect(str(built_warehouse.build_db), read_only=True) as con:
-        model = con.execute(
+        model = con.sql(
             "select * from marts.engagement_cluster_model order by cluster_id"
         ).to_arrow_table()
         frame = con.execute(

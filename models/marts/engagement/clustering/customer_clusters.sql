@@ -1,10 +1,23 @@
+{{
+    config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="fail",
+        pre_hook="{{ xdr_delete_relabelled_customers() }}",
+    )
+}}
+
+-- depends_on: {{ ref('int_customers_changed') }}
 -- One row per customer: the engagement cluster of the nearest centroid of the
--- cluster model, after the model's scaler. Computed here, in SQL, for every
--- customer, so no engine has to collect the customers onto one machine; the
--- Python stage only fits the model on a sample (engagement_cluster_model).
+-- latest cluster model, after the model's scaler. Computed here, in SQL, for
+-- every customer, so no engine has to collect the customers onto one machine;
+-- the Python stage only fits the model on a sample (engagement_cluster_model).
+-- Incremental: the customers a build touches are labelled again with the
+-- latest model; a new model labels every customer again.
 
 {%- set features = ["session_count", "total_duration_ms", "total_traffic_bytes"] %}
 {%- set k = [var('cluster_k') | int, 1] | max %}
+{%- set relabel_all = not is_incremental() or xdr_cluster_model_is_new() %}
 
 with
 
@@ -15,10 +28,16 @@ customers as (
         total_duration_ms,
         total_traffic_bytes
     from {{ ref('customer_engagement') }}
+    {%- if not relabel_all %}
+    where msisdn in (select msisdn from {{ ref('int_customers_changed') }})
+    {%- endif %}
 ),
 
 model as (
     select * from {{ ref('engagement_cluster_model') }}
+    where model_version = (
+        select max(model_version) from {{ ref('engagement_cluster_model') }}
+    )
 ),
 
 scaler as (

@@ -1,16 +1,19 @@
-"""The cluster model: scaler and centroids fitted on the fit sample, one row per cluster.
+"""The cluster models: scaler and centroids fitted on the fit sample, one row per cluster.
 
 Thin dbt Python model (DuckDB): the work is in ``xdr_warehouse.clustering``.
-Settings come from the model config (rendered from the dbt vars in
-_clustering__models.yml). On Spark the ``xdr`` job runs the same function.
+Incremental: every fitted model is kept (model_version 1, 2, ...); a build
+appends a new one only when the refit rule of ``xdr_warehouse.clustering.policy``
+says so, and customer_clusters uses the latest. Settings come from the model
+config (rendered from the dbt vars in _clustering__models.yml). On Spark the
+``xdr`` job runs the same functions.
 """
 
 from xdr_warehouse.clustering import ClusterSettings
-from xdr_warehouse.clustering.stage import cluster_model_table
+from xdr_warehouse.clustering.stage import next_model_table
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="append")
     # dbt passes a Python model only the config keys it sees in dbt.config.get() calls
     settings = ClusterSettings.from_mapping(
         {
@@ -27,4 +30,14 @@ def model(dbt, session):
             "elbow_n_init": dbt.config.get("elbow_n_init"),
         }
     )
-    return cluster_model_table(dbt.ref("clustering_fit_sample").to_arrow_table(), settings)
+    refit_share = float(dbt.config.get("cluster_refit_share"))
+    current = None
+    if dbt.is_incremental:
+        current = session.sql(
+            f"select * from {dbt.this} where model_version = "
+            f"(select max(model_version) from {dbt.this})"
+        ).to_arrow_table()
+    changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
+    customers = dbt.ref("customer_engagement").aggregate("count(*)").fetchall()[0][0]
+    sample = dbt.ref("clustering_fit_sample").to_arrow_table()
+    return next_model_table(current, sample, settings, changed, customers, refit_share)

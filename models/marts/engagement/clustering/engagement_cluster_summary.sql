@@ -12,6 +12,7 @@ model as (
         cluster_model_id,
         fitted_at
     from {{ ref('engagement_cluster_model') }}
+    where model_version = (select max(model_version) from {{ ref('engagement_cluster_model') }})
 ),
 
 customers as (

@@ -1,10 +1,18 @@
--- One row per k of the elbow curve: k-means inertia on the elbow sample and
--- whether k is the elbow (engagement_elbow_curve, the Python stage).
+-- One row per k of the elbow curve of the latest cluster model: k-means inertia
+-- on the elbow sample and whether k is the elbow (engagement_elbow_curve, the
+-- Python stage, keeps one curve per model).
 
 with
 
+latest_model as (
+    select cluster_model_id
+    from {{ ref('engagement_cluster_model') }}
+    where model_version = (select max(model_version) from {{ ref('engagement_cluster_model') }})
+),
+
 curve as (
     select * from {{ ref('engagement_elbow_curve') }}
+    where cluster_model_id in (select cluster_model_id from latest_model)
 ),
 
 final as (

@@ -1,0 +1,127 @@
+{#- The incremental machinery: which keys a build changes, and how models and
+    tests restrict themselves to them.
+
+    A build applies the file versions added to or removed from the input since
+    the last complete passing build (int_file_versions_changed). The keys those
+    records touch (customers, record fingerprints, file versions) are
+    recomputed in full from the stored records by each incremental model: a
+    pre-hook deletes the model's rows of those keys, the model inserts them
+    again. Re-applying the same change gives the same rows, so a build that
+    failed half way is simply run again. -#}
+
+{#- True on a build that recomputes everything: --full-refresh, or nothing
+    applied yet (the first build). Asked at compile time. -#}
+{% macro xdr_full_build() %}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set applied = source('build_state', 'applied_file_versions') -%}
+    {%- if adapter.get_relation(applied.database, applied.schema, applied.identifier) is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set count = run_query("select count(*) from " ~ applied).columns[0].values()[0] -%}
+    {{ return(count == 0) }}
+{% endmacro %}
+
+{#- Pre-hook of an incremental model: delete its rows of the keys this build
+    changes (a no-op on a full build, which replaces the table). -#}
+{% macro xdr_delete_changed(key, changed_model, changed_key=none) %}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ key }} in (select {{ changed_key or key }} from {{ ref(changed_model) }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
+
+{#- A filter on the keys this build changes, for the select of an incremental
+    model ("and ..." or "where ..."); nothing on a full build. -#}
+{% macro xdr_only_changed(key, changed_model, changed_key=none, keyword='and') %}
+    {%- if is_incremental() -%}
+        {{ keyword }} {{ key }} in (select {{ changed_key or key }} from {{ ref(changed_model) }})
+    {%- endif -%}
+{% endmacro %}
+
+{#- The `where` config of a data test (dbt wraps every generic test's model in
+    the root project's get_where_subquery): `__changed_customers__`, `__added_files__`
+    and `__changed_hashes__` stand for the rows this build changed, so that row
+    tests on the big tables check what changed and not every row again; on a
+    full build they stand for every row. Anything else in `where` is kept. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if not where -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set full = xdr_full_build() -%}
+    {%- set changed = {} -%}
+    {%- for name in ['int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'] -%}
+        {%- do changed.update({name: api.Relation.create(
+            database=relation.database, schema='intermediate', identifier=name
+        )}) -%}
+    {%- endfor -%}
+    {%- set tokens = {
+        '__changed_customers__':
+            'msisdn in (select msisdn from ' ~ changed['int_customers_changed'] ~ ')',
+        '__added_files__': 'file_id in (select file_id from '
+            ~ changed['int_file_versions_changed'] ~ " where change = 'added')",
+        '__changed_hashes__':
+            'record_hash in (select record_hash from ' ~ changed['int_record_hashes_changed'] ~ ')',
+    } -%}
+    {%- set state = namespace(where=where) -%}
+    {%- for token, condition in tokens.items() -%}
+        {%- set state.where = state.where | replace(token, 'true' if full else condition) -%}
+    {%- endfor -%}
+    {%- set filtered -%}
+        (select * from {{ relation }} where {{ state.where }}) dbt_subquery
+    {%- endset -%}
+    {{ return(filtered) }}
+{%- endmacro %}
+
+{#- Pre-hook of int_sessions_unattributed: its rows of changed file versions or
+    fingerprints go. -#}
+{% macro xdr_delete_unattributed_changes() %}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where file_id in (select file_id from {{ ref('int_file_versions_changed') }})
+            or record_hash in (select record_hash from {{ ref('int_record_hashes_changed') }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
+
+{#- True when customer_clusters holds labels of another model than the latest
+    (a build fitted a new one): every customer is labelled again. -#}
+{% macro xdr_cluster_model_is_new() %}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select count(*) from {{ this }}
+        where cluster_model_id not in (
+            select cluster_model_id from {{ ref('engagement_cluster_model') }}
+            where model_version = (
+                select max(model_version) from {{ ref('engagement_cluster_model') }}
+            )
+        )
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- Pre-hook of customer_clusters: the labels to compute again go (all of them
+    when the model is new). -#}
+{% macro xdr_delete_relabelled_customers() %}
+    {%- if not is_incremental() -%}
+        {{ return("select 1") }}
+    {%- endif -%}
+    delete from {{ this }}
+    where msisdn in (select msisdn from {{ ref('int_customers_changed') }})
+        or cluster_model_id not in (
+            select cluster_model_id from {{ ref('engagement_cluster_model') }}
+            where model_version = (
+                select max(model_version) from {{ ref('engagement_cluster_model') }}
+            )
+        )
+{% endmacro %}

@@ -1,0 +1,75 @@
+{{
+    config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="fail",
+    )
+}}
+
+-- One row per file version loaded: its records by outcome and the sums of its
+-- loaded records (every copy, duplicates included; int_records_duplicated holds
+-- the copies to take out). A version never changes, so its row is computed once,
+-- when it is loaded; the audit and the application totals add these rows up
+-- instead of reading every record again.
+
+{%- set reasons = xdr_quarantine_reasons() %}
+{%- set named_dl = [] %}
+{%- set every_ul = [] %}
+{%- for app in xdr_application_columns() %}
+    {%- if app[0] != "other" %}{% do named_dl.append(app[1]) %}{% endif %}
+    {%- do every_ul.append(app[2]) %}
+{%- endfor %}
+
+with
+
+records as (
+    select * from {{ ref('int_records_loaded') }}
+    {%- if is_incremental() %}
+    where file_id not in (select file_id from {{ this }})
+    {%- endif %}
+),
+
+final as (
+    select
+        file_id,
+        cast(count(*) as bigint) as read_record_count,
+        cast(count(case when record_status = 'loaded' then 1 end) as bigint)
+            as loaded_record_count,
+        {%- for reason in reasons if reason != "duplicate_record" %}
+        cast(count(case when quarantine_reason = {{ xdr_string_literal(reason) }} then 1 end)
+            as bigint) as {{ reason }}_count,
+        {%- endfor %}
+        cast(count(case when is_text_reencoded then 1 end) as bigint) as text_reencoded_count,
+        cast(count(case when record_status = 'loaded' and msisdn is null then 1 end) as bigint)
+            as unattributed_record_count,
+        cast(count(case when record_status = 'loaded' and not has_bearer_id then 1 end) as bigint)
+            as no_bearer_id_record_count,
+        cast(count(
+            case
+                when record_status = 'loaded' and (
+                    total_dl_bytes <> {{ named_dl | join(" + ") }}
+                    or total_ul_bytes <> {{ every_ul | join(" + ") }}
+                ) then 1
+            end
+        ) as bigint) as total_identity_mismatch_count,
+        {%- for column in ["duration_ms", "total_dl_bytes", "total_ul_bytes"] %}
+        cast(coalesce(sum(case when record_status = 'loaded' then {{ column }} end), 0) as bigint)
+            as {{ column }},
+        cast(coalesce(sum(
+            case when record_status = 'loaded' and msisdn is null then {{ column }} end
+        ), 0) as bigint) as unattributed_{{ column }},
+        {%- endfor %}
+        {%- for app in xdr_application_columns() %}
+        {%- for column in [app[1], app[2]] %}
+        cast(coalesce(sum(case when record_status = 'loaded' then {{ column }} end), 0) as bigint)
+            as {{ column }},
+        cast(coalesce(sum(
+            case when record_status = 'loaded' and msisdn is null then {{ column }} end
+        ), 0) as bigint) as unattributed_{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}{{ "," if not loop.last }}
+        {%- endfor %}
+    from records
+    group by file_id
+)
+
+select * from final
