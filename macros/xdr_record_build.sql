@@ -14,12 +14,20 @@
     {%- if not execute or flags.WHICH != 'build' -%}
         {{ return("select 1") }}
     {%- endif -%}
+    {#- the nodes that failed name the problem; a skipped node (downstream of a
+        failure) fails the build too without being listed -#}
     {%- set failures = [] -%}
+    {%- set skipped = [] -%}
     {%- for result in results -%}
-        {%- if result.status not in ['success', 'pass', 'warn', 'no-op'] -%}
+        {%- if result.status in ['error', 'fail', 'runtime error'] -%}
             {%- do failures.append(result.node.name ~ ' (' ~ result.status ~ ')') -%}
+        {%- elif result.status not in ['success', 'pass', 'warn', 'no-op'] -%}
+            {%- do skipped.append(result.node.name) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if skipped and not failures -%}
+        {%- do failures.append(skipped | length ~ ' node(s) skipped') -%}
+    {%- endif -%}
     {#- every model of the project built (tests may be left out) -#}
     {%- set built = [] -%}
     {%- for result in results if result.node.resource_type == 'model' -%}

@@ -85,12 +85,22 @@ problems as (
         'sample is not clustering_elbow_sample' as problem,
         *
     from checked
-    where k_rows > 0 and (
+    -- the curve belongs to the model it was fitted with: while the customers are
+    -- those it was fitted on, its sample is today's elbow sample
+    where k_rows > 0 and elbow_customers = customers and (
         sample_size != max_sample_size
         or sample_size != sampled
         or (customers <= {{ var('elbow_sample_size') }} and sample_size != customers)
+        or distinct_points != max_distinct_points
+    )
+    union all
+    select
+        'one curve mixes samples' as problem,
+        *
+    from checked
+    where k_rows > 0 and (
+        sample_size != max_sample_size
         or elbow_customers != max_elbow_customers
-        or elbow_customers != customers
         or distinct_points != max_distinct_points
     )
     union all
@@ -98,7 +108,8 @@ problems as (
         'more distinct points in the sample than customers have' as problem,
         *
     from checked
-    where distinct_points > least({{ var('elbow_k_max') }}, points)
+    where elbow_customers = customers
+        and distinct_points > least({{ var('elbow_k_max') }}, points)
     union all
     select
         'no elbow curve although there are customers' as problem,

@@ -109,11 +109,9 @@ class Workspace:
             self.ingest(xdr_path)
         extra = ["--vars", repr(variables)] if variables else []
         words = 1 if args[0] != "docs" else 2  # the command, then its options
-        command = dbt_command(
-            self.settings, list(args[:words]), [*args[words:], *extra, "--quiet"]
-        )
+        command = dbt_command(self.settings, list(args[:words]), [*args[words:], *extra, "--quiet"])
         with contextlib.chdir(REPO), contextlib.redirect_stdout(io.StringIO()):
-            return dbtRunner().invoke([*command, "--no-partial-parse"])
+            return dbtRunner().invoke(command)
 
     def cli(self, argv: Sequence[str], xdr_path: str | Path | None) -> int:
         """``xdr ARGV`` with this workspace's settings and input; returns the exit code."""

@@ -1,40 +1,226 @@
-"""Incremental loads: files added one by one give the same warehouse as one load.
+"""Daily loads: incremental builds give exactly the warehouse one full build gives.
 
-The rule (ingest's raw.xdr_files, int_records_loaded, macros/xdr_load.sql): a
-file is identified by its absolute path and versioned by its "size:mtime"
-signature. A build reads only the file versions of the input not loaded yet; a
-file changed or delivered again under the same name is a new version, read
-once, and its old version drops out; a file that left the input stays loaded
-but drops out of every mart.
+The rule (README, "Daily loads"): ingest records every file version (path +
+"size:mtime"); a build reads only the versions not loaded yet, and applies the
+versions added or removed since the last complete passing build
+(int_file_versions_changed) by recomputing every key they touch. A changed file
+is a new version that replaces the old one, a removed file drops out, the same
+records under another name are duplicates. A failed build applies nothing, so
+the next build applies the same changes again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
+import random
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from xdr_warehouse.dbt_runner import public_models
+from xdr_warehouse import job
+from xdr_warehouse.clustering import FEATURES, apply_scaler, nearest_centroid, scaler_from_arrow
 from xdr_warehouse.generate import generate_xdr
 
-from conftest import LOAD_CHAIN, Workspace, new_workspace
+from conftest import LOAD_CHAIN, PUBLIC_TABLES, Workspace, new_workspace
+from helpers_publish import copy_project
 
 pytestmark = pytest.mark.slow
 
+N_FILES = 30
+PER_FILE = 100
 #: Columns that describe when something ran, not what the data is.
-TIME_COLUMNS = {"modified_at", "published_at", "model_fitted_at"}
-LOAD_CHAIN_MARTS = ("customer_engagement", "xdr_load_audit", "xdr_quarantined_records")
-STAGED = "intermediate.int_records_loaded"
-FILES = "raw.xdr_files"
+TIME_COLUMNS = {"modified_at", "model_fitted_at", "published_at_utc", "publish_id"}
+#: Every model, no test: the quick builds of the file-by-file runs (the last build
+#: of each run has every test).
+MODELS_ONLY = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+#: The equality runs refit the cluster model on every build, so that all three
+#: warehouses end with the model a full build fits on the final data.
+REFIT_ALWAYS = {"cluster_refit_share": -1}
 
 
-def build(ws: Workspace, folder: Path, select: list[str] | None = None) -> object:
-    result = ws.dbt(["build", *(select or [])], folder)
-    assert result.success, result.exception
+def records_of(path: Path) -> tuple[str, list[str]]:
+    header, *records = path.read_text().splitlines()
+    return header, records
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
+    """Header and records of one generated export (its summary row last)."""
+    path = tmp_path_factory.mktemp("source") / "xdr.csv"
+    generate_xdr(path, N_FILES * PER_FILE, seed=17)
+    return records_of(path)
+
+
+def day_files(source: tuple[str, list[str]]) -> dict[str, list[str]]:
+    """30 daily exports cut from the source; the last keeps the summary row; day 09
+    repeats a record of day 03 (a duplicate across files); day 15 has a malformed line."""
+    header, records = source
+    files = {}
+    for day in range(N_FILES):
+        chunk = records[day * PER_FILE : (day + 1) * PER_FILE]
+        if day == N_FILES - 1:
+            chunk = records[day * PER_FILE :]
+        if day == 9:
+            chunk = [*chunk, records[3 * PER_FILE + 7]]
+        if day == 15:
+            chunk = [*chunk[:50], "a line,that is not,a record", *chunk[50:]]
+        files[f"day_{day:02d}.csv"] = [header, *chunk]
+    return files
+
+
+def write(folder: Path, name: str, lines: list[str], bump: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n")
+    if bump:  # a new signature even within the file system's time resolution
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + bump * 1_000_000_000))
+    return path
+
+
+def final_changes(folder: Path, files: dict[str, list[str]]) -> None:
+    """After the 30 days: a file delivered twice, a file corrected, a file withdrawn."""
+    write(folder, "day_07_again.csv", files["day_07.csv"])
+    header, *records = files["day_12.csv"]
+    corrected = records[:-40]
+    corrected[5] = "9" + corrected[5]  # another Bearer Id: another record
+    write(folder, "day_12.csv", [header, *corrected], bump=5)
+    (folder / "day_20.csv").unlink()
+
+
+def build(ws: Workspace, folder: Path, args: list[str] | None = None, **variables: object):
+    result = ws.dbt(["build", *(args or [])], folder, **variables)
+    assert result.success, (
+        [(r.node.name, r.message) for r in result.result.results if r.status in ("error", "fail")]
+        if result.result
+        else result.exception
+    )
     return result
+
+
+def published(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Every public table of the published file, without time columns, in a canonical order."""
+    job.publish(ws.settings)
+    tables = {}
+    with duckdb.connect(str(ws.settings.published_db), read_only=True) as con:
+        for table in [*PUBLIC_TABLES, "publish_info"]:
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema ="
+                    " 'marts' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                if name not in TIME_COLUMNS | {"source_build_db", "checksum"}
+            ]
+            select = ", ".join(f'"{name}"' for name in columns)
+            frame = con.execute(f"select {select} from marts.{table} order by all").df()
+            for column in frame.columns:
+                if frame[column].dtype == object:  # lists (unknown_columns) as tuples
+                    frame[column] = frame[column].map(
+                        lambda v: (
+                            tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v
+                        )
+                    )
+            tables[table] = frame
+    return tables
+
+
+def assert_same_tables(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
+    assert left.keys() == right.keys()
+    for table in left:
+        pd.testing.assert_frame_equal(left[table], right[table], obj=table)
+
+
+def test_thirty_files_one_by_one_and_in_random_batches_equal_one_full_build(
+    source: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    files = day_files(source)
+    names = sorted(files)
+
+    one_by_one, by_one = new_workspace(tmp_path / "one_by_one"), tmp_path / "in_one"
+    for name in names:
+        write(by_one, name, files[name])
+        build(one_by_one, by_one, MODELS_ONLY, **REFIT_ALWAYS)
+    final_changes(by_one, files)
+    build(one_by_one, by_one, **REFIT_ALWAYS)  # every test too
+
+    batches, by_batch = new_workspace(tmp_path / "batches"), tmp_path / "in_batches"
+    order = list(names)
+    random.Random(5).shuffle(order)
+    cuts = sorted(random.Random(6).sample(range(1, N_FILES), 5))
+    for batch in np.split(np.array(order), cuts):
+        for name in batch:
+            write(by_batch, str(name), files[str(name)])
+        build(batches, by_batch, MODELS_ONLY, **REFIT_ALWAYS)
+    final_changes(by_batch, files)
+    build(batches, by_batch, **REFIT_ALWAYS)
+
+    full, at_once = new_workspace(tmp_path / "full"), tmp_path / "in_full"
+    for name in names:
+        write(at_once, name, files[name])
+    final_changes(at_once, files)
+    build(full, at_once, **REFIT_ALWAYS)
+
+    # the folders differ, so the file paths do: compare the file names
+    expected = rename_sources(published(full), at_once)
+    assert_same_tables(rename_sources(published(one_by_one), by_one), expected)
+    assert_same_tables(rename_sources(published(batches), by_batch), expected)
+    audit = expected["xdr_load_audit"].set_index("file_name")
+    assert "day_20.csv" not in audit.index  # withdrawn
+    assert audit.loc["day_07_again.csv", "duplicate_record_count"] == PER_FILE
+    assert audit.loc["day_09.csv", "duplicate_record_count"] == 1
+    assert audit.loc["day_12.csv", "read_record_count"] == PER_FILE - 40
+    assert audit.loc["day_15.csv", "malformed_line_count"] == 1
+
+
+def rename_sources(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
+    for table in ("xdr_load_audit", "xdr_quarantined_records"):
+        frame = tables[table].copy()
+        frame["source_file"] = frame["source_file"].str.replace(str(folder.resolve()), "", n=1)
+        if "quarantine_detail" in frame:
+            frame["quarantine_detail"] = frame["quarantine_detail"].str.replace(
+                str(folder.resolve()), "", regex=False
+            )
+        tables[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def daily(
+    source: tuple[str, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Workspace, Path, dict[str, list[str]]]:
+    """A warehouse built on 29 of the 30 days, with the default refit rule."""
+    files = day_files(source)
+    root = tmp_path_factory.mktemp("daily")
+    folder = root / "input"
+    for name in sorted(files)[:-1]:
+        write(folder, name, files[name])
+    ws = new_workspace(root / "ws")
+    build(ws, folder)
+    return ws, folder, files
+
+
+def customer_changes(ws: Workspace) -> int:
+    return ws.query("select count(*) from intermediate.int_customers_changed")[0][0]
+
+
+def test_a_rerun_without_new_files_reads_and_changes_nothing(
+    daily: tuple[Workspace, Path, dict[str, list[str]]],
+) -> None:
+    ws, folder, _ = daily
+    before = {t: ws.df(f"select * from marts.{t} order by all") for t in PUBLIC_TABLES}
+    loaded = ws.query("select count(*) from intermediate.int_records_loaded")
+    result = build(ws, folder)
+    assert loaded_file_ids(result) == "null"  # no file was read
+    assert customer_changes(ws) == 0
+    assert ws.query("select count(*) from intermediate.int_records_loaded") == loaded
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(ws.df(f"select * from marts.{table} order by all"), frame)
 
 
 def loaded_file_ids(result: object) -> str:
@@ -46,183 +232,158 @@ def loaded_file_ids(result: object) -> str:
     raise AssertionError("int_records_loaded did not run")
 
 
-def file_id(ws: Workspace, name: str) -> str:
-    """The id of the current version of a file."""
-    return str(
-        ws.query(f"select file_id from {FILES} where is_current and file_name = '{name}'")[0][0]
-    )
-
-
-def mart(ws: Workspace, table: str) -> pd.DataFrame:
-    """A public mart without its time columns, in a canonical row order."""
-    columns = [
-        name
-        for (name,) in ws.query(
-            "select column_name from information_schema.columns"
-            f" where table_schema = 'marts' and table_name = '{table}' order by ordinal_position"
-        )
-        if name not in TIME_COLUMNS
-    ]
-    select = ", ".join(f'"{name}"' for name in columns)
-    frame = ws.df(f"select {select} from marts.{table} order by all")
-    for column in frame.columns:
-        if frame[column].dtype == object:  # lists (unknown_columns) as tuples
-            frame[column] = frame[column].map(
-                lambda v: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v
-            )
-    return frame
-
-
-def assert_same_marts(left: Workspace, right: Workspace, tables: tuple[str, ...]) -> None:
-    for table in tables:
-        pd.testing.assert_frame_equal(
-            mart(left, table), mart(right, table), check_exact=False, rtol=1e-9, obj=table
-        )
-
-
-def staged_per_file(ws: Workspace) -> dict[str, int]:
-    """Records loaded per file version, by file name (the same name counts every version)."""
-    rows = ws.query(
-        f"select f.file_name, count(*) from {STAGED} as s join {FILES} as f using (file_id)"
-        " group by f.file_name"
-    )
-    return dict(rows)
-
-
-def staged_identity(ws: Workspace) -> list[tuple]:
-    """Per file: row ids, record numbers and a checksum of every staged row."""
-    return ws.query(
-        f"select file_id, count(*), min(rowid), max(rowid),"
-        f" min(record_number), max(record_number), sum(hash(s)) from {STAGED} as s"
-        " group by all order by all"
-    )
-
-
-@pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """Three exports cut from one generated file (header on each; the summary row
-    stays at the end of the last), with a malformed line in b and, in c, an exact
-    copy of a record of a (a duplicate across files)."""
-    source = tmp_path_factory.mktemp("source") / "xdr.csv"
-    generate_xdr(source, 1_800, seed=11)
-    header, *records = source.read_text().splitlines()
-    a, b, c = records[:600], records[600:1200], records[1200:]
-    b = [*b[:100], "a line,that the reader,cannot parse", *b[100:]]
-    c = [*c[:50], a[10], *c[50:]]
-    return {"a.csv": [header, *a], "b.csv": [header, *b], "c.csv": [header, *c]}
-
-
-def write(folder: Path, name: str, lines: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture(scope="module")
-def one_by_one(
-    parts: dict[str, list[str]], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Workspace, Workspace, Path]:
-    """The same folder loaded file by file (workspace 1) and all at once (workspace 2)."""
-    root = tmp_path_factory.mktemp("one_by_one")
-    folder = root / "input"
-    stepwise = new_workspace(root / "stepwise")
-    for i, (name, lines) in enumerate(parts.items()):
-        write(folder, name, lines)
-        last = i == len(parts) - 1
-        build(stepwise, folder, None if last else LOAD_CHAIN)
-    at_once = new_workspace(root / "at_once")
-    build(at_once, folder)
-    return stepwise, at_once, folder
-
-
-def test_loading_files_one_by_one_gives_the_same_marts_as_all_at_once(
-    one_by_one: tuple[Workspace, Workspace, Path],
+def test_a_small_increment_keeps_the_stored_model_and_a_large_one_refits(
+    daily: tuple[Workspace, Path, dict[str, list[str]]], tmp_path: Path
 ) -> None:
-    stepwise, at_once, _ = one_by_one
-    assert_same_marts(stepwise, at_once, public_models(at_once.settings))
-    # the loaded records themselves are the same: numbers, lines, hashes, statuses
-    columns = "f.file_name, record_number, line_number, record_hash, record_status"
-    query = f"select {columns} from {STAGED} join {FILES} as f using (file_id) order by all"
-    assert stepwise.query(query) == at_once.query(query)
-    # the malformed line of b and the copy in c are accounted for in both
-    quarantine = stepwise.query(
-        "select quarantine_reason, line_number from marts.xdr_quarantined_records"
-        " where quarantine_reason in ('malformed_line', 'duplicate_record') order by all"
+    ws, folder, files = daily
+    models = (
+        "select distinct model_version, cluster_model_id, fitted_at"
+        " from marts.engagement_cluster_model"
     )
-    assert quarantine == [("duplicate_record", 52), ("malformed_line", 102)]
+    (version, model_id, fitted_at) = ws.query(models + " order by 1 desc limit 1")[0]
+    labels_before = dict(ws.query("select msisdn, cluster_id from marts.customer_clusters"))
+
+    last = sorted(files)[-1]
+    write(folder, last, files[last])
+    build(ws, folder)
+    changed = customer_changes(ws)
+    customers = ws.query("select count(*) from marts.customer_engagement")[0][0]
+    assert 0 < changed <= 0.05 * customers  # a day's file: a few percent of the customers
+    assert ws.query(models + " order by 1 desc limit 1")[0] == (version, model_id, fitted_at)
+    clusters = ws.df("select * from marts.customer_clusters")
+    assert set(clusters["cluster_model_id"]) == {model_id}
+    touched = set(ws.df("select msisdn from intermediate.int_customers_changed")["msisdn"])
+    untouched = {m: c for m, c in labels_before.items() if m not in touched}
+    now = dict(zip(clusters["msisdn"], clusters["cluster_id"], strict=True))
+    assert {m: now[m] for m in untouched} == untouched  # nobody else moved
+    # the new and changed customers were labelled with the stored model
+    with duckdb.connect(str(ws.build_db), read_only=True) as con:
+        model = con.sql(
+            f"select * from marts.engagement_cluster_model where model_version = {version}"
+            " order by cluster_id"
+        ).to_arrow_table()
+        frame = con.sql(
+            "select e.* from marts.customer_engagement e"
+            " join intermediate.int_customers_changed using (msisdn) order by msisdn"
+        ).df()
+    centroids = np.column_stack([model.column(f"centroid_{f}").to_numpy() for f in FEATURES])
+    expected = nearest_centroid(
+        apply_scaler(scaler_from_arrow(model), frame[list(FEATURES)].to_numpy(float)), centroids
+    )
+    assert [now[m] for m in frame["msisdn"]] == expected.tolist()
+    summary = ws.query(
+        "select distinct cluster_model_id, model_fitted_at from marts.engagement_cluster_summary"
+    )
+    assert summary == [(model_id, fitted_at)]
+
+    # a delivery of a quarter of the customers again under new numbers: the model refits
+    header, records = files[last][0], [r for f in sorted(files)[:8] for r in files[f][1:]]
+    bumped = [r.replace(",336", ",436", 1) for r in records if ",336" in r]
+    write(folder, "big_day.csv", [header, *bumped])
+    build(ws, folder)
+    (new_version, new_id, _) = ws.query(models + " order by 1 desc limit 1")[0]
+    assert new_version == version + 1 and new_id != model_id
+    reason = ws.query(
+        "select distinct fit_reason from marts.engagement_cluster_model"
+        f" where model_version = {new_version}"
+    )[0][0]
+    assert "of the customers changed (more than 5.0%)" in reason
+    assert ws.query("select distinct cluster_model_id from marts.customer_clusters") == [(new_id,)]
 
 
-def test_rerun_without_new_files_reads_nothing_and_changes_nothing(
-    one_by_one: tuple[Workspace, Workspace, Path],
+def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_increment(
+    source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
-    stepwise, _, folder = one_by_one
-    before_staged = staged_identity(stepwise)
-    before_marts = {t: mart(stepwise, t) for t in public_models(stepwise.settings)}
-
-    result = build(stepwise, folder)
-
-    assert loaded_file_ids(result) == "null"  # no file was read
-    assert staged_identity(stepwise) == before_staged  # same rows, same row ids
-    for table, frame in before_marts.items():
-        pd.testing.assert_frame_equal(mart(stepwise, table), frame, obj=table)
-
-
-def test_modified_file_is_reloaded_once_and_removed_file_leaves_the_marts(
-    parts: dict[str, list[str]], workspace: Workspace, tmp_path: Path
-) -> None:
+    project = copy_project(tmp_path / "project")
+    (project / "tests" / "dbt" / "assert_fails_when_asked.sql").write_text(
+        "-- Added by test_incremental.py to a copy of the project: fails on demand.\n"
+        "select msisdn from {{ ref('customer_engagement') }}\n"
+        "where {{ var('fail_on_purpose', false) }}\n"
+    )
+    files = day_files(source)
     folder = tmp_path / "input"
-    for name, lines in parts.items():
-        write(folder, name, lines)
-    build(workspace, folder, LOAD_CHAIN)
-    staged_before = staged_per_file(workspace)
+    for name in sorted(files)[:10]:
+        write(folder, name, files[name])
+    ws = new_workspace(tmp_path / "ws", project_dir=project)
+    assert ws.cli(["run", "--skip-report"], folder) == 0
+    published_file = ws.settings.published_db
+    before = hashlib.sha256(published_file.read_bytes()).hexdigest()
 
-    # c.csv delivered again under the same name, with 40 records less and one changed
-    header, *records = parts["c.csv"]
-    changed = records[:-41] + records[-1:]
-    changed[5] = "9" + changed[5]  # another Bearer Id
-    path = write(folder, "c.csv", [header, *changed])
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
-    result = build(workspace, folder, LOAD_CHAIN)
-
-    assert loaded_file_ids(result) == file_id(workspace, "c.csv")  # c only
-    staged = staged_per_file(workspace)
-    # the new version read once; the old one stays loaded but out of every mart
-    assert staged == {**staged_before, "c.csv": staged_before["c.csv"] + len(changed)}
-    current = workspace.query(
-        "select count(*) from intermediate.int_records_current where source_file like '%c.csv'"
+    for name in sorted(files)[10:12]:
+        write(folder, name, files[name])
+    argv = ["run", "--skip-report", "--", "--vars", "{fail_on_purpose: true}"]
+    assert ws.cli(argv, folder) == 1
+    assert hashlib.sha256(published_file.read_bytes()).hexdigest() == before
+    failed = ws.query(
+        "select passed, failed_nodes from audit.dbt_builds order by finished_at desc limit 1"
     )
-    assert current == [(len(changed),)]
-    fresh = new_workspace(tmp_path / "fresh")
-    build(fresh, folder, LOAD_CHAIN)
-    assert_same_marts(workspace, fresh, LOAD_CHAIN_MARTS)
+    assert failed == [(False, "assert_fails_when_asked (fail)")]
+    applied = ws.query("select count(*) from audit.applied_file_versions")
+    assert applied == [(10,)]  # the increment is not applied
 
-    # b.csv leaves the folder: it stays staged, but no mart counts it any more
-    (folder / "b.csv").unlink()
-    build(workspace, folder, LOAD_CHAIN)
-    assert staged_per_file(workspace) == staged
-    files = {
-        Path(f).name for (f,) in workspace.query("select source_file from marts.xdr_load_audit")
-    }
-    assert files == {"a.csv", "c.csv"}
-    shutil.rmtree(fresh.root)
-    fresh = new_workspace(tmp_path / "fresh_without_b")
-    build(fresh, folder, LOAD_CHAIN)
-    assert_same_marts(workspace, fresh, LOAD_CHAIN_MARTS)
+    assert ws.cli(["run", "--skip-report"], folder) == 0  # the retry
+    assert ws.query("select count(*) from audit.applied_file_versions") == [(12,)]
+    fresh = new_workspace(tmp_path / "fresh", project_dir=project)
+    assert fresh.cli(["run", "--skip-report"], folder) == 0
+    assert_same_tables(published_without_job(ws), published_without_job(fresh))
+
+
+def published_without_job(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """The public tables of the build database (publish already ran)."""
+    tables = {}
+    for table in PUBLIC_TABLES:
+        frame = ws.df(f"select * from marts.{table} order by all")
+        tables[table] = frame.drop(columns=[c for c in frame if c in TIME_COLUMNS])
+    return tables
 
 
 def test_customer_buckets_give_the_same_customers(
-    one_by_one: tuple[Workspace, Workspace, Path],
+    daily: tuple[Workspace, Path, dict[str, list[str]]], tmp_path: Path
 ) -> None:
-    """Above var('customer_bucket_sessions') loaded records, int_customers_aggregated
-    aggregates the customers in buckets (one statement each): same table."""
-    _, at_once, folder = one_by_one
+    """Above var('customer_bucket_sessions') loaded records a full build aggregates
+    the customers in buckets (one statement each): the same table."""
+    _, folder, _ = daily
+    ws = new_workspace(tmp_path / "buckets")
+    build(ws, folder, LOAD_CHAIN)
     query = "select * from intermediate.int_customers_aggregated order by msisdn"
-    one_pass = at_once.query(query)
-    result = at_once.dbt(
-        ["run", "--select", "int_customers_aggregated"], folder, customer_bucket_sessions=400
+    one_pass = ws.query(query)
+    result = ws.dbt(
+        ["run", "--select", "int_customers_aggregated", "--full-refresh"],
+        folder,
+        customer_bucket_sessions=400,
     )
     assert result.success, result.exception
-    log = (at_once.settings.log_dir / "dbt.log").read_text()
+    log = (ws.settings.log_dir / "dbt.log").read_text()
     assert log.count('insert into "build"."intermediate"."int_customers_aggregated"') >= 4
-    assert at_once.query(query) == one_pass
+    assert ws.query(query) == one_pass
+
+
+def test_a_changed_file_is_read_once_and_a_removed_one_leaves_every_table(
+    daily: tuple[Workspace, Path, dict[str, list[str]]], tmp_path: Path
+) -> None:
+    _, folder, files = daily
+    ws = new_workspace(tmp_path / "changes")
+    small = tmp_path / "small"
+    for name in sorted(files)[:3]:
+        write(small, name, files[name])
+    build(ws, small, MODELS_ONLY)
+    header, *records = files["day_01.csv"]
+    write(small, "day_01.csv", [header, *records[:-30]], bump=3)
+    result = build(ws, small, MODELS_ONLY)
+    new_id = ws.query(
+        "select file_id from raw.xdr_files where is_current and file_name = 'day_01.csv'"
+    )[0][0]
+    assert loaded_file_ids(result) == str(new_id)  # only the new version was read
+    read = dict(ws.query("select file_name, read_record_count from marts.xdr_load_audit"))
+    assert read["day_01.csv"] == PER_FILE - 30
+    (small / "day_02.csv").unlink()
+    build(ws, small)  # every test too
+    assert {n for (n,) in ws.query("select file_name from marts.xdr_load_audit")} == {
+        "day_00.csv",
+        "day_01.csv",
+    }
+    fresh = new_workspace(tmp_path / "fresh")
+    build(fresh, small, MODELS_ONLY)
+    for table in ("customer_engagement", "customer_application_traffic", "xdr_quarantined_records"):
+        query = f"select * from marts.{table} order by all"
+        assert ws.query(query) == fresh.query(query), table
