@@ -13,9 +13,10 @@ report_charts; the HTML is the Jinja2 template templates/report.html.j2.
 
 Replacing a report is atomic and never destroys a good one:
 
-- The new report is built in a temporary sibling folder of ``out_dir`` and
-  swapped into place (an atomic exchange on Linux, else two renames); a failure
-  at any point removes the temporary folder and leaves the old report as it was.
+- The new report is built in a temporary sibling folder of ``out_dir``, fsynced
+  and swapped into place (:func:`xdr_warehouse.atomic.replace_folder`: an
+  atomic exchange on Linux, else two renames); a failure at any point removes
+  the temporary folder and leaves the old report as it was.
 - A missing or unreadable database, or a missing public table, raises
   :class:`ReportError` (one line) before anything is written.
 - Marts without customers (e.g. a header-only input) give a short report that
@@ -31,13 +32,6 @@ Replacing a report is atomic and never destroys a good one:
 from __future__ import annotations
 
 import base64
-import ctypes
-import ctypes.util
-import errno
-import os
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +39,7 @@ import duckdb
 import jinja2
 import pandas as pd
 
+from xdr_warehouse import atomic
 from xdr_warehouse import report_charts as charts
 from xdr_warehouse import report_text as text
 
@@ -499,76 +494,15 @@ def _check_replaceable(out_dir: Path) -> None:
         )
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    renameat2.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _swap_into_place(new_dir: Path, out_dir: Path) -> None:
-    """Make new_dir the out_dir; the old content is deleted afterwards."""
-    if not out_dir.exists():
-        os.rename(new_dir, out_dir)
-        return
-    if _exchange(new_dir, out_dir):
-        shutil.rmtree(new_dir, ignore_errors=True)  # now holds the old report
-        return
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-    os.rename(out_dir, old)
-    try:
-        os.rename(new_dir, out_dir)
-    except OSError:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _write_folder(out_dir: Path, html: str, chart_list: list[Chart]) -> Path:
     """Build the report folder beside out_dir, then swap it into place."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic.replace_folder(out_dir) as folder:
         if chart_list:
-            (tmp / CHARTS_DIR).mkdir()
+            (folder / CHARTS_DIR).mkdir()
             for chart in chart_list:
-                (tmp / chart.path).write_bytes(chart.png)
-        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
-        tmp.chmod(0o755)
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                (folder / chart.path).write_bytes(chart.png)
+        (folder / REPORT_FILE).write_text(html, encoding="utf-8")
     return out_dir / REPORT_FILE
-
-
-def _write_file_atomic(path: Path, content: str) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def build_report(db_path: Path, out_dir: Path) -> Path:
@@ -589,6 +523,6 @@ def build_report(db_path: Path, out_dir: Path) -> Path:
         return _write_folder(out_dir, html, chart_list)
     if report_status(out_dir / REPORT_FILE) == STATUS_COMPLETE:
         target = out_dir / NO_DATA_FILE
-        _write_file_atomic(target, html)
+        atomic.write_file(target, html)
         return target
     return _write_folder(out_dir, html, [])

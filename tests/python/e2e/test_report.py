@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from xdr_warehouse import job, publish, report, report_charts
+from xdr_warehouse import atomic, job, publish, report, report_charts
 from xdr_warehouse import report_text as text
 from xdr_warehouse.report import ReportError, build_report
 
@@ -610,7 +610,7 @@ def test_failure_while_writing_keeps_the_last_good_report(
     def broken_swap(new_dir: Path, out_dir: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "_swap_into_place", broken_swap)
+    monkeypatch.setattr(atomic, "swap_folder", broken_swap)
     with pytest.raises(OSError, match="disk full"):
         build_report(published_db, out)
     assert snapshot(out) == before
@@ -621,7 +621,7 @@ def test_failure_while_writing_keeps_the_last_good_report(
 def test_swap_without_atomic_exchange_also_works(
     last_good: Path, published_db: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(report, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
     out = last_good.parent
     (out / report.NO_DATA_FILE).write_text("stale")
     build_report(published_db, out)
