@@ -1,170 +1,27 @@
-"""The engagement report: one self-contained HTML file and its charts as PNG files.
+"""What the report template shows: its sections built from the marts, and the charts.
 
-``build_report(db_path, out_dir)`` reads only the public marts (schema ``marts``)
-of a DuckDB file opened read-only, so the report shows what BI users see, and
-writes::
-
-    out_dir/engagement_report.html   the report; charts embedded as data URIs,
-                                     opens from disk with no server or network
-    out_dir/charts/*.png             the same charts as files
-
-Every number and sentence comes from the marts (report_text), every chart from
-report_charts; the HTML is the Jinja2 template templates/report.html.j2.
-
-Replacing a report is atomic and never destroys a good one:
-
-- The new report is built in a temporary sibling folder of ``out_dir``, fsynced
-  and swapped into place (:func:`xdr_warehouse.atomic.replace_folder`: an
-  atomic exchange on Linux, else two renames); a failure at any point removes
-  the temporary folder and leaves the old report as it was.
-- A missing or unreadable database, or a missing public table, raises
-  :class:`ReportError` (one line) before anything is written.
-- Marts without customers (e.g. a header-only input) give a short report that
-  says there is no data, with the data-quality figures. It is written as
-  ``engagement_report.html`` only when there is no good report there yet;
-  otherwise the good report stays and the no-data report is written beside it
-  as ``engagement_report_no_data.html`` (removed again by the next good report).
-- ``out_dir`` is only ever replaced when it holds nothing but report files, so
-  pointing XDR_REPORT_DIR at a folder with other files fails instead of
-  deleting them.
+:func:`report_context` turns the :class:`~xdr_warehouse.report.marts.Marts` into
+the dict the template ``templates/report.html.j2`` is rendered with (tables of
+formatted values, the sentences of :mod:`~xdr_warehouse.report.text`) and the
+list of :class:`Chart` objects (PNG bytes from :mod:`~xdr_warehouse.report.charts`)
+to embed and to write beside the report.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import duckdb
-import jinja2
 import pandas as pd
 
-from xdr_warehouse import atomic
-from xdr_warehouse import report_charts as charts
-from xdr_warehouse import report_text as text
+from xdr_warehouse.report import charts, text
+from xdr_warehouse.report.marts import Marts
 
-REPORT_FILE = "engagement_report.html"
-NO_DATA_FILE = "engagement_report_no_data.html"
 CHARTS_DIR = "charts"
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-TEMPLATE = "report.html.j2"
 SCATTER_LIMIT = 20_000
 #: Marker in the HTML head telling a complete report from a no-data one.
 STATUS_COMPLETE = "complete"
 STATUS_NO_DATA = "no-data"
-
-#: Public marts the report reads (schema marts of the published file).
-REQUIRED_TABLES: tuple[str, ...] = (
-    "customer_engagement",
-    "top_customers_by_engagement",
-    "customer_clusters",
-    "engagement_cluster_summary",
-    "engagement_elbow",
-    "application_usage",
-    "top_users_by_application",
-    "xdr_load_audit",
-)
-
-
-class ReportError(RuntimeError):
-    """The report cannot be written; the message is one line saying why and what to do."""
-
-
-@dataclass(frozen=True)
-class Marts:
-    """The published marts the report needs, as DataFrames."""
-
-    engagement: pd.DataFrame
-    top_customers: pd.DataFrame
-    cluster_customers: pd.DataFrame
-    cluster_summary: pd.DataFrame
-    elbow: pd.DataFrame
-    usage: pd.DataFrame
-    top_users: pd.DataFrame
-    audit: pd.DataFrame
-    #: marts.publish_info when the file was written by the publish step, else empty.
-    publish_info: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def has_data(self) -> bool:
-        return len(self.engagement) > 0
-
-
-QUERIES: dict[str, str] = {
-    "engagement": """
-        select msisdn, session_count, total_duration_ms, total_traffic_bytes,
-               first_session_started_at, last_session_ended_at
-        from marts.customer_engagement order by msisdn""",
-    "top_customers": """
-        select t.metric, t.rank, t.tie_rank, t.msisdn, t.metric_value,
-               t.same_value_customer_count, t.is_tied,
-               e.session_count, e.total_duration_ms, e.total_traffic_bytes
-        from marts.top_customers_by_engagement as t
-        left join marts.customer_engagement as e on t.msisdn = e.msisdn
-        order by t.metric, t.rank""",
-    "cluster_customers": """
-        select c.msisdn, c.cluster_id, c.engagement_level,
-               e.session_count, e.total_duration_ms, e.total_traffic_bytes
-        from marts.customer_clusters as c
-        inner join marts.customer_engagement as e on c.msisdn = e.msisdn
-        order by c.msisdn""",
-    "cluster_summary": """
-        select * from marts.engagement_cluster_summary order by cluster_id, metric""",
-    "elbow": "select * from marts.engagement_elbow order by k",
-    "usage": "select * from marts.application_usage order by usage_rank",
-    "top_users": """
-        select * from marts.top_users_by_application order by application, rank""",
-    "audit": "select * from marts.xdr_load_audit order by source_file",
-}
-
-
-def load_marts(db_path: Path) -> Marts:
-    """Read the public marts from a DuckDB file opened read-only."""
-    if not Path(db_path).is_file():
-        raise ReportError(
-            f"no published database at {db_path}: run the main job (`make run`) first, "
-            "or set XDR_PUBLISHED_DB"
-        )
-    try:
-        con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error as err:
-        first = str(err).strip().splitlines()[0]
-        raise ReportError(f"cannot open {db_path} read-only: {first}") from err
-    try:
-        present = {
-            row[0]
-            for row in con.sql(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        missing = [name for name in REQUIRED_TABLES if name not in present]
-        if missing:
-            raise ReportError(
-                f"{db_path} lacks the public table(s) marts.{', marts.'.join(missing)}: "
-                "publish a complete build first"
-            )
-        try:
-            frames = {name: con.sql(sql).df() for name, sql in QUERIES.items()}
-            if "publish_info" in present:
-                frames["publish_info"] = con.sql(
-                    "select publish_id, published_at_utc from marts.publish_info limit 1"
-                ).df()
-        except duckdb.Error as err:
-            first = str(err).strip().splitlines()[0]
-            raise ReportError(f"cannot read the marts of {db_path}: {first}") from err
-    finally:
-        con.close()
-    for name, column in (("top_customers", "metric"), ("cluster_summary", "metric")):
-        unknown = sorted(set(frames[name][column].astype(str)) - set(text.METRICS))
-        if unknown:
-            raise ReportError(
-                f"{db_path}: unknown engagement metric(s) {', '.join(unknown)} in "
-                f"{name}; the report knows {', '.join(text.METRICS)}"
-            )
-    return Marts(**frames)
-
-
-# --------------------------------------------------------------------------- context
 
 
 @dataclass(frozen=True)
@@ -449,80 +306,3 @@ def report_context(marts: Marts) -> tuple[dict[str, object], list[Chart]]:
         "k_used": k_used,
     }
     return context, cluster_charts + app_charts + elbow_charts
-
-
-def render_html(context: dict[str, object]) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(TEMPLATE).render(**context)
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def report_status(path: Path) -> str | None:
-    """The status marker of an existing report file, or None when there is none."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return None
-    for status in (STATUS_COMPLETE, STATUS_NO_DATA):
-        if f'<meta name="xdr-report-status" content="{status}">' in head:
-            return status
-    return "unknown"
-
-
-def _check_replaceable(out_dir: Path) -> None:
-    """Refuse to replace a folder holding anything but report files."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise ReportError(f"{out_dir} is not a folder: set XDR_REPORT_DIR to a folder")
-    ours = {REPORT_FILE, NO_DATA_FILE, CHARTS_DIR}
-    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in ours)
-    if foreign:
-        raise ReportError(
-            f"{out_dir} holds files the report did not write ({', '.join(foreign[:3])}); "
-            "set XDR_REPORT_DIR to a folder of its own"
-        )
-
-
-def _write_folder(out_dir: Path, html: str, chart_list: list[Chart]) -> Path:
-    """Build the report folder beside out_dir, then swap it into place."""
-    with atomic.replace_folder(out_dir) as folder:
-        if chart_list:
-            (folder / CHARTS_DIR).mkdir()
-            for chart in chart_list:
-                (folder / chart.path).write_bytes(chart.png)
-        (folder / REPORT_FILE).write_text(html, encoding="utf-8")
-    return out_dir / REPORT_FILE
-
-
-def build_report(db_path: Path, out_dir: Path) -> Path:
-    """Write the report of the published marts in db_path into out_dir; return the HTML path.
-
-    With customer data: a complete report replaces out_dir atomically. Without
-    (empty marts): a no-data report, written as engagement_report.html only when
-    no complete report is there, else as engagement_report_no_data.html beside it.
-    """
-    db_path, out_dir = Path(db_path), Path(out_dir)
-    _check_replaceable(out_dir)
-    marts = load_marts(db_path)
-    context, chart_list = report_context(marts)
-    context["source_db"] = db_path.name
-    context["published_at"] = published_at(marts.publish_info)
-    html = render_html(context)
-    if marts.has_data:
-        return _write_folder(out_dir, html, chart_list)
-    if report_status(out_dir / REPORT_FILE) == STATUS_COMPLETE:
-        target = out_dir / NO_DATA_FILE
-        atomic.write_file(target, html)
-        return target
-    return _write_folder(out_dir, html, [])

@@ -2,8 +2,8 @@
 
 Everything here is pure: small pandas DataFrames with the marts' columns in,
 strings out. No number or name in a sentence is written by hand; a run on other
-data gives other sentences. The report module loads the marts and fills the
-HTML template with what these functions return.
+data gives other sentences. The report's context module fills the HTML template
+with what these functions return; the dashboard formats its numbers with them.
 
 Units for people: bytes in decimal units (1 MB = 10^6 bytes, 1 GB = 10^9
 bytes), durations in hours (the marts keep milliseconds), shares in percent.
