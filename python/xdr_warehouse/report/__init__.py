@@ -1,8 +1,9 @@
 """The engagement report: one self-contained HTML file and its charts as PNG files.
 
-``build_report(db_path, out_dir)`` reads only the public marts (schema ``marts``)
-of a DuckDB file opened read-only, so the report shows what BI users see, and
-writes::
+``build_report(db_path, out_dir, build_db=None)`` reads only the public marts
+(schema ``marts``) of a DuckDB file opened read-only, so the report shows what
+BI users see (given the build database, it also counts the failing rows the
+warning-level tests stored there, read-only), and writes::
 
     out_dir/engagement_report.html   the report; charts embedded as data URIs,
                                      opens from disk with no server or network
@@ -11,6 +12,8 @@ writes::
 The package, by concern:
 
 - :mod:`.marts` reads the published marts (:func:`~.marts.load_marts`);
+- :mod:`.stored_failures` counts the rows the warning-level dbt tests stored in
+  the build database (``build_report(..., build_db=...)``; optional);
 - :mod:`.text` formats numbers and writes every sentence from them;
 - :mod:`.charts` draws every chart (matplotlib, PNG bytes);
 - :mod:`.context` builds the sections the template shows;

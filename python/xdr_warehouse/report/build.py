@@ -23,6 +23,7 @@ from xdr_warehouse.report.context import (
 )
 from xdr_warehouse.report.errors import ReportError
 from xdr_warehouse.report.marts import load_marts
+from xdr_warehouse.report.stored_failures import read_stored_failures
 
 REPORT_FILE = "engagement_report.html"
 NO_DATA_FILE = "engagement_report_no_data.html"
@@ -81,17 +82,19 @@ def _write_folder(out_dir: Path, html: str, chart_list: list[Chart]) -> Path:
     return out_dir / REPORT_FILE
 
 
-def build_report(db_path: Path, out_dir: Path) -> Path:
+def build_report(db_path: Path, out_dir: Path, build_db: Path | None = None) -> Path:
     """Write the report of the published marts in db_path into out_dir; return the HTML path.
 
     With customer data: a complete report replaces out_dir atomically. Without
     (empty marts): a no-data report, written as engagement_report.html only when
     no complete report is there, else as engagement_report_no_data.html beside it.
+    ``build_db``, when given, is the build database whose stored test failures
+    (schema test_failures) the data-quality section counts, read-only.
     """
     db_path, out_dir = Path(db_path), Path(out_dir)
     _check_replaceable(out_dir)
     marts = load_marts(db_path)
-    context, chart_list = report_context(marts)
+    context, chart_list = report_context(marts, read_stored_failures(build_db))
     context["source_db"] = db_path.name
     context["published_at"] = published_at(marts.publish_info)
     html = render_html(context)

@@ -10,12 +10,14 @@ to embed and to write beside the report.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from xdr_warehouse.report import charts, text
 from xdr_warehouse.report.marts import Marts
+from xdr_warehouse.report.stored_failures import StoredFailures
 
 CHARTS_DIR = "charts"
 SCATTER_LIMIT = 20_000
@@ -109,6 +111,7 @@ def cluster_section(marts: Marts) -> tuple[dict[str, object], list[Chart], int]:
         "rows": rows,
         "metric_titles": [text.METRIC_TITLES[m] for m in text.METRICS],
         "sentences": text.cluster_sentences(marts.cluster_summary),
+        "model": text.cluster_model_sentence(marts.cluster_summary),
         "scaler": _first(marts.elbow, "scaler"),
     }
     chart_list: list[Chart] = []
@@ -153,7 +156,7 @@ def published_at(info: pd.DataFrame) -> str | None:
     if "published_at_utc" not in info or info.empty:
         return None
     value = info["published_at_utc"].iloc[0]
-    return None if text.is_missing(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M} UTC"
+    return None if text.is_missing(value) else text.fmt_utc(value)
 
 
 def _first(frame: pd.DataFrame, column: str) -> str | None:
@@ -245,7 +248,11 @@ def elbow_section(marts: Marts, k_used: int) -> tuple[dict[str, object], list[Ch
     return section, chart_list
 
 
-def data_quality_section(audit: pd.DataFrame) -> dict[str, object]:
+def data_quality_section(
+    audit: pd.DataFrame, stored: Sequence[StoredFailures] = ()
+) -> dict[str, object]:
+    """Records per input file, quarantine reasons, and the rows the warning-level tests
+    stored in the build database (``stored``, empty when it was not read)."""
     files = [
         {
             "file": r.file_name,
@@ -276,16 +283,27 @@ def data_quality_section(audit: pd.DataFrame) -> dict[str, object]:
         "total": total,
         "reasons": reasons,
         "sentences": text.data_quality_sentences(audit),
+        "stored_failures": [
+            {"table": t.table, "rows": text.fmt_count(t.rows), "command": t.command} for t in stored
+        ],
+        "stored_failures_sentences": text.stored_failures_sentences(
+            [(t.table, t.rows) for t in stored]
+        ),
     }
 
 
-def report_context(marts: Marts) -> tuple[dict[str, object], list[Chart]]:
-    """Everything the template shows, and the charts to write."""
+def report_context(
+    marts: Marts, stored: Sequence[StoredFailures] = ()
+) -> tuple[dict[str, object], list[Chart]]:
+    """Everything the template shows, and the charts to write.
+
+    ``stored``: the tables of stored test failures in the build database, if read.
+    """
     if not marts.has_data:
         return {
             "status": STATUS_NO_DATA,
             "no_data": text.no_data_sentences(marts.audit),
-            "data_quality": data_quality_section(marts.audit),
+            "data_quality": data_quality_section(marts.audit, stored),
             "input_files": [str(name) for name in marts.audit.get("file_name", [])],
         }, []
     clusters, cluster_charts, k_used = cluster_section(marts)
@@ -301,7 +319,7 @@ def report_context(marts: Marts) -> tuple[dict[str, object], list[Chart]]:
         "app_traffic_chart": app_charts[0],
         "elbow": elbow,
         "elbow_chart": elbow_charts[0] if elbow_charts else None,
-        "data_quality": data_quality_section(marts.audit),
+        "data_quality": data_quality_section(marts.audit, stored),
         "input_files": [str(name) for name in marts.audit["file_name"]],
         "k_used": k_used,
     }

@@ -136,6 +136,10 @@ def test_report_numbers_come_from_the_marts(good_report: Path, published_db: Pat
         ).fetchall()[0][0]
         elbow_k = con.sql("select k from marts.engagement_elbow where is_elbow").fetchall()[0][0]
         read = con.sql("select sum(read_record_count) from marts.xdr_load_audit").fetchall()[0][0]
+        model_id, fitted_at = con.sql(
+            "select distinct cluster_model_id, model_fitted_at "
+            "from marts.engagement_cluster_summary"
+        ).fetchall()[0]
     assert f"This report covers {customers:,} customers" in html
     assert f"holds {text.fmt_share(high)} of the customers" in html
     assert f"{leader} carries the most traffic" in html
@@ -144,6 +148,9 @@ def test_report_numbers_come_from_the_marts(good_report: Path, published_db: Pat
     assert f"The elbow is at k = {elbow_k}" in html
     assert f"{read:,} records read" in html
     assert re.search(r"\(published \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", html)
+    assert model_id.startswith("kmeans-")
+    assert f"Clusters from model {model_id} fitted on {fitted_at:%Y-%m-%d %H:%M} UTC." in html
+    assert "test_failures" not in html  # no build database given: no stored failures listed
 
 
 @pytest.mark.slow
@@ -288,3 +295,23 @@ def test_report_step_reads_its_paths_from_the_settings(
     path = job.report(settings)
     assert path == tmp_path / "out" / report.REPORT_FILE and path.is_file()
     assert f"wrote {path}" in capsys.readouterr().out
+    # The build database's stored test failures: one line per table with its rows and query.
+    stored = built_warehouse.query(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'test_failures' order by table_name"
+    )
+    assert len(stored) >= 3
+    html = path.read_text(encoding="utf-8")
+    for (table,) in stored:
+        rows = built_warehouse.query(f"select count(*) from test_failures.{table}")[0][0]
+        assert (
+            f'<tr><td class="text"><code>test_failures.{table}</code></td><td>{rows:,}</td>'
+            f'<td class="text command"><code>duckdb -readonly {settings.build_db} -c '
+            f"&#34;select * from test_failures.{table}&#34;</code></td></tr>"
+        ) in html
+    for name in (
+        "int_sessions_seconds_column_is_floor_of_ms_column",
+        "int_sessions_total_dl_is_the_six_named_applications",
+        "int_sessions_total_ul_is_the_seven_applications",
+    ):
+        assert (name,) in stored

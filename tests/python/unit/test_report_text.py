@@ -7,6 +7,8 @@ import pytest
 
 from xdr_warehouse.report import text
 
+from report_frames import audit_frame, elbow, three_clusters, usage_frame, with_model
+
 # --------------------------------------------------------------------------- numbers
 
 
@@ -80,68 +82,7 @@ def test_counts_msisdns_and_metrics_read_as_people_write_them():
     assert text.plural(2_000, "file") == "2,000 files"
 
 
-# --------------------------------------------------------------------------- hand-made marts
-
-
-def cluster_summary(clusters: list[tuple[int, str, int, dict[str, tuple]]]) -> pd.DataFrame:
-    """engagement_cluster_summary rows: (id, level, customers, {metric: (min, max, avg, total)})."""
-    customers = sum(c[2] for c in clusters)
-    rows = []
-    for cid, level, n, metrics in clusters:
-        for metric, (lo, hi, avg, total) in metrics.items():
-            rows.append(
-                {
-                    "cluster_id": cid,
-                    "engagement_level": level,
-                    "metric": metric,
-                    "min_value": lo,
-                    "max_value": hi,
-                    "avg_value": avg,
-                    "total_value": total,
-                    "customer_count": n,
-                    "customer_share": n / customers,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def three_clusters(high_traffic_total: float, high_min_traffic: float = 3e9) -> pd.DataFrame:
-    gb = 1e9
-    hour = 3_600_000
-    return cluster_summary(
-        [
-            (
-                0,
-                "low",
-                700,
-                {
-                    "sessions": (1, 2, 1.1, 770),
-                    "duration_ms": (1 * hour, 50 * hour, 20 * hour, 700 * 20 * hour),
-                    "traffic_bytes": (0.1 * gb, 1 * gb, 0.5 * gb, 35 * gb),
-                },
-            ),
-            (
-                1,
-                "medium",
-                250,
-                {
-                    "sessions": (3, 4, 3.2, 800),
-                    "duration_ms": (60 * hour, 90 * hour, 70 * hour, 250 * 70 * hour),
-                    "traffic_bytes": (1.1 * gb, 2 * gb, 1.6 * gb, 40 * gb),
-                },
-            ),
-            (
-                2,
-                "high",
-                50,
-                {
-                    "sessions": (5, 9, 6.0, 300),
-                    "duration_ms": (100 * hour, 500 * hour, 200 * hour, 50 * 200 * hour),
-                    "traffic_bytes": (high_min_traffic, 9 * gb, 5 * gb, high_traffic_total),
-                },
-            ),
-        ]
-    )
+# --------------------------------------------------------------------------- sentences
 
 
 def test_cluster_sentences_state_sizes_and_the_high_clusters_share_of_traffic():
@@ -175,18 +116,6 @@ def test_cluster_frame_computes_each_clusters_share_of_each_metric():
     assert frame["sessions_share"].sum() == pytest.approx(1.0)
 
 
-def elbow(inertia: list[float], elbow_k: int | None, sample: int = 500, customers: int = 500):
-    return pd.DataFrame(
-        {
-            "k": range(1, len(inertia) + 1),
-            "inertia": inertia,
-            "is_elbow": [k == elbow_k for k in range(1, len(inertia) + 1)],
-            "sample_size": sample,
-            "customer_count": customers,
-        }
-    )
-
-
 def test_elbow_sentence_says_whether_the_elbow_agrees_with_k():
     curve = [1000.0, 500.0, 300.0, 250.0, 220.0]
     agrees = " ".join(text.elbow_sentences(elbow(curve, 3), k_used=3))
@@ -202,22 +131,6 @@ def test_elbow_sentence_says_whether_the_elbow_agrees_with_k():
 
     none = " ".join(text.elbow_sentences(elbow(curve, None), k_used=3))
     assert "No elbow was found" in none
-
-
-def usage_frame(totals: dict[str, float]) -> pd.DataFrame:
-    all_bytes = sum(totals.values())
-    ordered = sorted(totals.items(), key=lambda item: -item[1])
-    return pd.DataFrame(
-        {
-            "application": [name for name, _ in ordered],
-            "total_bytes": [value for _, value in ordered],
-            "unattributed_bytes": [0.0] * len(ordered),
-            "traffic_share": [value / all_bytes for _, value in ordered],
-            "usage_rank": range(1, len(ordered) + 1),
-            "is_top_application": [rank <= 3 for rank in range(1, len(ordered) + 1)],
-            "user_count": [100] * len(ordered),
-        }
-    )
 
 
 def test_application_sentences_name_the_leaders_from_the_data():
@@ -271,31 +184,6 @@ def test_top_customer_sentences_explain_ties():
     assert "share" not in joined.replace("shares", "")
 
 
-def audit_frame(**overrides: object) -> pd.DataFrame:
-    row = {
-        "source_file": "/data/a.csv",
-        "file_name": "a.csv",
-        "file_format": "csv",
-        "size_bytes": 1_000_000,
-        "read_record_count": 1001,
-        "loaded_record_count": 990,
-        "quarantined_record_count": 11,
-        **{f"{reason}_count": 0 for reason in text.QUARANTINE_REASONS},
-        "summary_row_count": 1,
-        "invalid_value_count": 10,
-        "unattributed_record_count": 9,
-        "unattributed_traffic_bytes": 4_500_000_000,
-        "unattributed_duration_ms": 36_000_000,
-        "no_bearer_id_record_count": 0,
-        "total_identity_mismatch_count": 0,
-        "unknown_columns": [[]],
-    }
-    row.update(overrides)
-    return pd.DataFrame(
-        {key: [value] if key != "unknown_columns" else value for key, value in row.items()}
-    )
-
-
 def test_data_quality_sentences_account_for_every_record():
     joined = " ".join(text.data_quality_sentences(audit_frame()))
     assert "1,001 records read from 1 input file: 990 loaded as sessions (98.9%)" in joined
@@ -336,3 +224,61 @@ def test_no_data_sentences():
     assert "gave no loadable xDR record" in text.no_data_sentences(header_only)[0]
     no_msisdn = audit_frame(loaded_record_count=5, unattributed_record_count=5)
     assert "none of the 5 loaded sessions has an MSISDN" in text.no_data_sentences(no_msisdn)[0]
+
+
+# --------------------------------------------------------------------------- model, stored failures
+
+
+def test_utc_times_read_to_the_minute():
+    assert text.fmt_utc(pd.Timestamp("2026-11-27 16:20:41")) == "2026-11-27 16:20 UTC"
+    assert text.fmt_utc(pd.Timestamp("2026-11-27 17:20", tz="Europe/Paris")) == (
+        "2026-11-27 16:20 UTC"
+    )
+    assert text.fmt_utc(None) == text.MISSING
+
+
+def test_cluster_model_sentence_names_the_model_and_when_it_was_fitted():
+    summary = with_model(three_clusters(25e9), "kmeans-ab12cd34ef56", "2026-11-27 16:20:41")
+    assert text.cluster_model_sentence(summary) == (
+        "Clusters from model kmeans-ab12cd34ef56 fitted on 2026-11-27 16:20 UTC."
+    )
+    other = with_model(three_clusters(25e9), "kmeans-0000ffff1111", "2027-01-02 03:04:05")
+    assert "kmeans-0000ffff1111 fitted on 2027-01-02 03:04 UTC" in text.cluster_model_sentence(
+        other
+    )
+
+
+def test_cluster_model_sentence_without_model_columns_or_clusters_is_none():
+    assert text.cluster_model_sentence(three_clusters(25e9)) is None  # an older published file
+    assert text.cluster_model_sentence(with_model(three_clusters(25e9)).head(0)) is None
+
+
+def test_two_models_in_one_summary_are_both_named_oldest_first():
+    summary = pd.concat(
+        [
+            with_model(three_clusters(25e9), "kmeans-new", "2026-11-28 08:00"),
+            with_model(three_clusters(25e9), "kmeans-old", "2026-11-27 16:20"),
+        ]
+    )
+    assert text.cluster_model_sentence(summary) == (
+        "Clusters from 2 models: kmeans-old fitted on 2026-11-27 16:20 UTC and "
+        "kmeans-new fitted on 2026-11-28 08:00 UTC."
+    )
+
+
+def test_stored_failures_sentence_counts_rows_and_says_where_they_are():
+    counts = [("test_failures.a", 12), ("test_failures.b", 0), ("test_failures.c", 1)]
+    assert text.stored_failures_sentences(counts) == [
+        "2 warning-level tests of 3 stored 13 failing rows in schema test_failures of the "
+        "build database (not in the published file): 12 in test_failures.a and 1 in "
+        "test_failures.c. The table below gives the command that lists them."
+    ]
+    assert text.stored_failures_sentences([("test_failures.a", 0)]) == [
+        "The warning-level test that stores its failing rows found none: its table "
+        "test_failures.a in schema test_failures of the build database (not in the published "
+        "file) is empty."
+    ]
+    clean = " ".join(text.stored_failures_sentences([("test_failures.a", 0), ("t.b", 0)]))
+    assert "The 2 warning-level tests that store their failing rows found none" in clean
+    assert "their 2 tables in schema test_failures" in clean and clean.endswith("are empty.")
+    assert text.stored_failures_sentences([]) == []
