@@ -122,9 +122,9 @@ def publish(settings: Settings) -> Any:
 
 
 def report(settings: Settings) -> Path:
-    """Write the report from the published file."""
+    """Write the report from the published file (and the build's stored test failures)."""
     from xdr_warehouse.report import build_report
 
-    path = build_report(settings.published_db, settings.report_dir)
+    path = build_report(settings.published_db, settings.report_dir, settings.build_db)
     print(f"    wrote {path}", flush=True)
     return path

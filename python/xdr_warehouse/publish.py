@@ -17,7 +17,8 @@ of ``xdr run``) call :func:`publish` with the public models of dbt's manifest
    equal the build database's), fsyncs it and writes the Parquet exports from
    it into a new release folder;
 4. swaps both in: ``os.replace`` of the file onto the published path (an atomic
-   rename) and ``os.replace`` of the ``current`` symlink of the export folder.
+   rename) and ``os.replace`` of the ``current`` symlink of the export folder
+   (the fsync, rename and symlink helpers are :mod:`xdr_warehouse.atomic`).
 
 What readers see
 ----------------
@@ -63,7 +64,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +72,7 @@ from pathlib import Path
 
 import duckdb
 
+from xdr_warehouse import atomic
 from xdr_warehouse.sql import quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
@@ -247,23 +248,6 @@ def _connect(
     return con
 
 
-def _fsync(path: Path) -> None:
-    """Flush a file or a folder to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    """Remove a file, symlink or folder if it exists."""
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def _temp_prefix(published_db: Path) -> str:
     return f".{published_db.name}.publish-"
 
@@ -321,7 +305,7 @@ def remove_stale_files(published_db: Path, export_dir: Path) -> list[Path]:
     if published_db.parent.is_dir():
         stale += sorted(published_db.parent.glob(f"{_temp_prefix(published_db)}*"))
     if export_dir.is_dir():
-        stale += sorted(export_dir.glob(f".{CURRENT_LINK}.*.tmp"))
+        stale += sorted(export_dir.glob(atomic.temp_link(Path(CURRENT_LINK), "*").name))
     releases = export_dir / RELEASES_DIR
     if releases.is_dir():
         current = _current_release(export_dir)
@@ -329,7 +313,7 @@ def remove_stale_files(published_db: Path, export_dir: Path) -> list[Path]:
             if entry.name.startswith(".tmp-") or (current is not None and entry.name > current):
                 stale.append(entry)
     for path in stale:
-        _remove(path)
+        atomic.remove(path)
     if stale:
         log.info("removed stale publish files: %s", ", ".join(str(p) for p in stale))
     return stale
@@ -355,7 +339,7 @@ def prune_releases(export_dir: Path, grace_seconds: float = RELEASE_GRACE_SECOND
     for name, successor in zip(older[:-1], older[1:], strict=True):
         superseded_at = (releases / successor).stat().st_mtime
         if now - superseded_at > grace_seconds:
-            _remove(releases / name)
+            atomic.remove(releases / name)
             removed.append(releases / name)
     return removed
 
@@ -539,7 +523,7 @@ def write_database(
             con.execute(f"detach {_TARGET}")
     finally:
         con.close()
-        _remove(spill)
+        atomic.remove(spill)
     return tuple(published)
 
 
@@ -613,8 +597,8 @@ def write_parquet_release(
                     "kv_metadata {description: ?, column_descriptions: ?})",
                     [comments.get(table) or "", json.dumps(column_comments)],
                 )
-                _fsync(path)
-        _fsync(release_tmp)
+                atomic.fsync(path)
+        atomic.fsync(release_tmp)
     log.info("wrote Parquet exports into %s", release_tmp)
 
 
@@ -641,16 +625,6 @@ def _check_published_not_open_for_writing(published_db: Path) -> None:
             ) from err
     with _failures("removing the stale WAL", wal, published_db):
         wal.unlink(missing_ok=True)
-
-
-def _swap_release(export_dir: Path, release: Path) -> None:
-    """Point ``current`` at ``release`` with an atomic symlink replace."""
-    link = export_dir / CURRENT_LINK
-    temp_link = export_dir / f".{CURRENT_LINK}.{release.name}.tmp"
-    temp_link.unlink(missing_ok=True)
-    os.symlink(Path(RELEASES_DIR) / release.name, temp_link)
-    os.replace(temp_link, link)
-    _fsync(export_dir)
 
 
 def _new_publish_id(now: datetime) -> str:
@@ -724,12 +698,11 @@ def publish(
             )
             audit_database(temp_db, build_db, published_db, published, limits)
             with _failures("writing", temp_db, published_db):
-                _fsync(temp_db)
+                atomic.fsync(temp_db)
                 os.chmod(temp_db, READ_ONLY_MODE)
             write_parquet_release(temp_db, release_tmp, published_db, tables, limits)
             with _failures("writing", release, published_db):
-                os.replace(release_tmp, release)
-                _fsync(release.parent)
+                atomic.move_into_place(release_tmp, release)
             _check_published_not_open_for_writing(published_db)
             size = temp_db.stat().st_size
             with _failures("replacing", published_db, published_db):
@@ -737,11 +710,11 @@ def publish(
             swapped = True
             log.info("swapped in %s", published_db)
             try:
-                _fsync(published_db.parent)  # make the rename durable
+                atomic.fsync(published_db.parent)  # make the rename durable
             except OSError as err:
                 log.warning("could not fsync %s after the swap: %s", published_db.parent, err)
             try:
-                _swap_release(export_dir, release)
+                atomic.swap_symlink(export_dir / CURRENT_LINK, Path(RELEASES_DIR) / release.name)
             except OSError as err:
                 raise PublishError(
                     f"publish: {published_db} was published, but switching "
@@ -751,9 +724,9 @@ def publish(
             log.info("swapped %s -> %s", export_dir / CURRENT_LINK, release)
         except BaseException:
             for path in (temp_db, temp_db.with_name(temp_db.name + ".wal"), release_tmp):
-                _remove(path)
+                atomic.remove(path)
             if not swapped:
-                _remove(release)
+                atomic.remove(release)
             raise
         try:
             prune_releases(export_dir)

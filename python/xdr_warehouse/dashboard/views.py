@@ -6,7 +6,7 @@ numbers come unchanged from the marts, in the units people read: counts with
 separators, bytes in decimal units (``fmt_bytes``; tables use Streamlit's
 ``bytes`` format, also decimal) and durations in hours (the marts keep
 milliseconds; tables get ``*_hours`` columns in place of ``*_ms``). The
-formatting functions are the report's (``report_text``), so the dashboard and
+formatting functions are the report's (``xdr_warehouse.report.text``), so the dashboard and
 the HTML report write a number the same way.
 """
 
@@ -22,7 +22,7 @@ import streamlit as st
 
 from xdr_warehouse.dashboard import charts
 from xdr_warehouse.dashboard.queries import MART_TOP_N, MAX_TOP_N, METRICS, Marts
-from xdr_warehouse.report_text import (
+from xdr_warehouse.report.text import (
     METRIC_TITLES,
     MS_PER_HOUR,
     QUARANTINE_REASONS,

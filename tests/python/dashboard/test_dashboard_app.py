@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from xdr_warehouse.dashboard.views import parse_msisdn
-from xdr_warehouse.report_text import MS_PER_HOUR, fmt_bytes, fmt_count, fmt_hours
+from xdr_warehouse.report.text import MS_PER_HOUR, fmt_bytes, fmt_count, fmt_hours
 
 from .conftest import SECOND_PUBLISH, expected
 from .dashboard_fixture import QUARANTINE_REASONS, FixturePublish, build_fixture_warehouse

@@ -22,7 +22,7 @@ import pytest
 
 from xdr_warehouse.dashboard.server import streamlit_command
 from xdr_warehouse.dashboard.views import PAGES
-from xdr_warehouse.report_text import fmt_bytes, fmt_count
+from xdr_warehouse.report.text import fmt_bytes, fmt_count
 
 from .conftest import REPO, expected
 from browser import artifacts_dir

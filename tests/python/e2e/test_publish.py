@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from xdr_warehouse import job
+from xdr_warehouse import atomic, job
 from xdr_warehouse import publish as pub
 from xdr_warehouse.publish import PublishError, publish
 
@@ -420,20 +420,21 @@ def _disk_full_in_fsync(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("function", "replacement"),
-    [("_copy_table", _disk_full_in_duckdb), ("_fsync", _disk_full_in_fsync)],
+    ("module", "function", "replacement"),
+    [(pub, "_copy_table", _disk_full_in_duckdb), (atomic, "fsync", _disk_full_in_fsync)],
     ids=["while-copying", "while-syncing"],
 )
 def test_disk_full_keeps_the_published_file(
     small: tuple[Path, Path],
     target: Target,
     monkeypatch: pytest.MonkeyPatch,
+    module: object,
     function: str,
     replacement: object,
 ) -> None:
     publish(small[0], target.published, target.export_dir, SMALL_TABLES)
     before, release = sha256(target.published), target.current_release()
-    monkeypatch.setattr(pub, function, replacement)
+    monkeypatch.setattr(module, function, replacement)
     with pytest.raises(PublishError) as err:
         publish(small[1], target.published, target.export_dir, SMALL_TABLES)
     assert_one_line(err, "disk full", str(target.folder), "was not changed")

@@ -1,6 +1,7 @@
-"""The engagement report: number formatting, sentences from hand-made marts, and the
-report built end to end on the warehouse of the generated data (including what
-happens to the last good report when a build is empty or broken)."""
+"""The engagement report built end to end on the warehouse of the generated data
+(including what happens to the last good report when a build is empty or broken).
+Its numbers, sentences and charts on hand-made marts are unit tests:
+tests/python/unit/test_report_*.py."""
 
 from __future__ import annotations
 
@@ -11,382 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
-from xdr_warehouse import job, publish, report, report_charts
-from xdr_warehouse import report_text as text
-from xdr_warehouse.report import ReportError, build_report
+from xdr_warehouse import atomic, job, publish, report
+from xdr_warehouse.report import ReportError, build_report, charts, text
 
 from conftest import PUBLIC_TABLES, Workspace
 
 SECTIONS = ("overview", "top-customers", "clusters", "applications", "elbow", "data-quality")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "expected"),
-    [
-        (0, None, "0 B"),
-        (999, None, "999 B"),
-        (1_500, None, "1.50 kB"),
-        (45_600_000, None, "45.6 MB"),
-        (912_300_000, None, "912 MB"),
-        (1_234_567_890, None, "1.23 GB"),
-        (8_612_251_133_043, None, "8.61 TB"),
-        (2_500_000_000_000_000, None, "2.50 PB"),
-        (1_500_000_000, "MB", "1,500 MB"),
-        (250_000, "GB", "0.00 GB"),
-        (None, None, text.MISSING),
-        (float("nan"), None, text.MISSING),
-    ],
-)
-def test_fmt_bytes(value, unit, expected):
-    assert text.fmt_bytes(value, unit) == expected
-
-
-def test_common_byte_unit_is_the_unit_of_the_largest_value():
-    assert text.common_byte_unit([12_000_000, 3_400_000_000, None]) == "GB"
-    assert text.common_byte_unit([999, 12]) == "B"
-    assert text.common_byte_unit([]) == "B"
-
-
-@pytest.mark.parametrize(
-    ("ms", "expected"),
-    [
-        (0, "0 h"),
-        (5_400_000, "1.50 h"),
-        (36_000_000, "10.0 h"),
-        (1_234.4 * 3_600_000, "1,234 h"),
-        (pd.NA, text.MISSING),
-    ],
-)
-def test_fmt_hours(ms, expected):
-    assert text.fmt_hours(ms) == expected
-
-
-@pytest.mark.parametrize(
-    ("share", "expected"),
-    [
-        (0, "0%"),
-        (0.1234, "12.3%"),
-        (0.0004, "<0.1%"),
-        (0.9999, ">99.9%"),
-        (1, "100.0%"),
-        (None, text.MISSING),
-    ],
-)
-def test_fmt_share(share, expected):
-    assert text.fmt_share(share) == expected
-
-
-def test_counts_msisdns_and_metrics_read_as_people_write_them():
-    assert text.fmt_count(1234567) == "1,234,567"
-    assert text.fmt_msisdn(33664962239.0) == "33664962239"
-    assert text.fmt_msisdn(pd.Series([33664962239], dtype="int64")[0]) == "33664962239"
-    assert text.fmt_metric("sessions", 1) == "1 session"
-    assert text.fmt_metric("sessions", 12) == "12 sessions"
-    assert text.fmt_metric("sessions", 3.9) == "3.9 sessions"
-    assert text.fmt_metric("duration_ms", 7_200_000) == "2.00 h"
-    assert text.fmt_metric("traffic_bytes", 2_060_000_000) == "2.06 GB"
-    assert text.join_words(["a", "b", "c"]) == "a, b and c"
-    assert text.plural(1, "file") == "1 file"
-    assert text.plural(2_000, "file") == "2,000 files"
-
-
-def test_chart_ticks_are_plain_numbers():
-    assert report_charts.plain_tick(1e10) == "10,000,000,000"
-    assert report_charts.plain_tick(2.5) == "2.5"
-    assert report_charts.plain_tick(0.125) == "0.12"
-    assert report_charts.plain_tick(-0.0) == "0"
-
-
-# --------------------------------------------------------------------------- hand-made marts
-
-
-def cluster_summary(clusters: list[tuple[int, str, int, dict[str, tuple]]]) -> pd.DataFrame:
-    """engagement_cluster_summary rows: (id, level, customers, {metric: (min, max, avg, total)})."""
-    customers = sum(c[2] for c in clusters)
-    rows = []
-    for cid, level, n, metrics in clusters:
-        for metric, (lo, hi, avg, total) in metrics.items():
-            rows.append(
-                {
-                    "cluster_id": cid,
-                    "engagement_level": level,
-                    "metric": metric,
-                    "min_value": lo,
-                    "max_value": hi,
-                    "avg_value": avg,
-                    "total_value": total,
-                    "customer_count": n,
-                    "customer_share": n / customers,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def three_clusters(high_traffic_total: float, high_min_traffic: float = 3e9) -> pd.DataFrame:
-    gb = 1e9
-    hour = 3_600_000
-    return cluster_summary(
-        [
-            (
-                0,
-                "low",
-                700,
-                {
-                    "sessions": (1, 2, 1.1, 770),
-                    "duration_ms": (1 * hour, 50 * hour, 20 * hour, 700 * 20 * hour),
-                    "traffic_bytes": (0.1 * gb, 1 * gb, 0.5 * gb, 35 * gb),
-                },
-            ),
-            (
-                1,
-                "medium",
-                250,
-                {
-                    "sessions": (3, 4, 3.2, 800),
-                    "duration_ms": (60 * hour, 90 * hour, 70 * hour, 250 * 70 * hour),
-                    "traffic_bytes": (1.1 * gb, 2 * gb, 1.6 * gb, 40 * gb),
-                },
-            ),
-            (
-                2,
-                "high",
-                50,
-                {
-                    "sessions": (5, 9, 6.0, 300),
-                    "duration_ms": (100 * hour, 500 * hour, 200 * hour, 50 * 200 * hour),
-                    "traffic_bytes": (high_min_traffic, 9 * gb, 5 * gb, high_traffic_total),
-                },
-            ),
-        ]
-    )
-
-
-def test_cluster_sentences_state_sizes_and_the_high_clusters_share_of_traffic():
-    sentences = text.cluster_sentences(three_clusters(high_traffic_total=25e9))
-    joined = " ".join(sentences)
-    assert "1,000 customers into 3 clusters" in joined
-    assert "low-engagement cluster 700 customers (70.0%)" in joined
-    assert "high-engagement cluster 50 customers (5.0%)" in joined
-    # 25 of 100 GB of traffic; 10,000 of 14,000 + 17,500 + 10,000 hours of session time.
-    assert (
-        "The high-engagement cluster holds 5.0% of the customers but carries 25.0% of their "
-        "traffic and 24.1% of their session time." in joined
-    )
-    assert "6.0 sessions, 200 h of session time and 5.00 GB of traffic" in joined
-    assert "10.0 times the traffic" in joined
-    assert "do not overlap" in joined
-
-
-def test_cluster_sentences_change_with_the_data():
-    sentences = " ".join(
-        text.cluster_sentences(three_clusters(high_traffic_total=2e9, high_min_traffic=0.5e9))
-    )
-    assert "holds 5.0% of the customers and carries 2.6% of their traffic" in sentences
-    assert "overlap on traffic" in sentences
-
-
-def test_cluster_frame_computes_each_clusters_share_of_each_metric():
-    frame = text.cluster_frame(three_clusters(high_traffic_total=25e9))
-    assert list(frame["engagement_level"]) == ["low", "medium", "high"]
-    assert frame["traffic_bytes_share"].round(4).tolist() == [0.35, 0.4, 0.25]
-    assert frame["sessions_share"].sum() == pytest.approx(1.0)
-
-
-def elbow(inertia: list[float], elbow_k: int | None, sample: int = 500, customers: int = 500):
-    return pd.DataFrame(
-        {
-            "k": range(1, len(inertia) + 1),
-            "inertia": inertia,
-            "is_elbow": [k == elbow_k for k in range(1, len(inertia) + 1)],
-            "sample_size": sample,
-            "customer_count": customers,
-        }
-    )
-
-
-def test_elbow_sentence_says_whether_the_elbow_agrees_with_k():
-    curve = [1000.0, 500.0, 300.0, 250.0, 220.0]
-    agrees = " ".join(text.elbow_sentences(elbow(curve, 3), k_used=3))
-    assert "falls from 1,000 at k = 1 to 220 at k = 5" in agrees
-    assert "The elbow is at k = 3, which agrees with the k = 3 used" in agrees
-    assert "from 2 to 3 clusters removes 40.0% of the inertia, from 3 to 4 only 16.7%" in agrees
-    assert "sample" not in agrees
-
-    disagrees = " ".join(text.elbow_sentences(elbow(curve, 2, 200, 900), k_used=3))
-    assert "The elbow is at k = 2, which does not agree with the k = 3 used" in disagrees
-    assert "k = 3 removes 70.0% of the inertia and k = 2 50.0%" in disagrees
-    assert "random sample of 200 of the 900 customers" in disagrees
-
-    none = " ".join(text.elbow_sentences(elbow(curve, None), k_used=3))
-    assert "No elbow was found" in none
-
-
-def usage_frame(totals: dict[str, float]) -> pd.DataFrame:
-    all_bytes = sum(totals.values())
-    ordered = sorted(totals.items(), key=lambda item: -item[1])
-    return pd.DataFrame(
-        {
-            "application": [name for name, _ in ordered],
-            "total_bytes": [value for _, value in ordered],
-            "unattributed_bytes": [0.0] * len(ordered),
-            "traffic_share": [value / all_bytes for _, value in ordered],
-            "usage_rank": range(1, len(ordered) + 1),
-            "is_top_application": [rank <= 3 for rank in range(1, len(ordered) + 1)],
-            "user_count": [100] * len(ordered),
-        }
-    )
-
-
-def test_application_sentences_name_the_leaders_from_the_data():
-    usage = usage_frame({"Gaming": 50e9, "Other": 30e9, "Youtube": 15e9, "Email": 5e9})
-    joined = " ".join(text.application_sentences(usage))
-    assert "Gaming carries the most traffic, 50.0 GB (50.0% of all application traffic)" in joined
-    assert "followed by Other (30.0%) and Youtube (15.0%)" in joined
-    assert "top 3 applications carry 95.0%" in joined
-    assert "Email carries the least, 5.00 GB (5.0%)" in joined
-
-    other = " ".join(text.application_sentences(usage_frame({"Netflix": 9e12, "Email": 1e12})))
-    assert other.startswith("Netflix carries the most traffic, 9.00 TB (90.0%")
-
-
-def test_top_users_sentences():
-    top = pd.DataFrame(
-        {
-            "rank": [1, 2],
-            "msisdn": [33600000001, 33600000002],
-            "dl_bytes": [3e9, 1e9],
-            "ul_bytes": [1e9, 0],
-            "total_bytes": [4e9, 1e9],
-        }
-    )
-    row = pd.Series({"total_bytes": 60e9, "unattributed_bytes": 10e9, "user_count": 2000})
-    joined = " ".join(text.top_users_sentences("Gaming", top, row))
-    assert "The top 2 of Gaming's 2,000 users used 5.00 GB together, 10.0%" in joined
-    assert "The heaviest, 33600000001, used 4.00 GB (3.00 GB down, 1.00 GB up)" in joined
-
-
-def test_top_customer_sentences_explain_ties():
-    top = pd.DataFrame(
-        {
-            "rank": [1, 2, 3],
-            "msisdn": [33600000009, 33600000001, 33600000002],
-            "metric_value": [12, 9, 9],
-            "same_value_customer_count": [1, 5, 5],
-            "is_tied": [False, True, True],
-        }
-    )
-    joined = " ".join(text.top_customer_sentences("sessions", top, 300, 100))
-    assert "The top 3 customers by sessions account for 30 sessions, 10.0%" in joined
-    assert "while they are 3.0% of the customers" in joined
-    assert "Customer 33600000009 leads with 12 sessions." in joined
-    assert "2 listed customers share their value" in joined
-    assert "is held by 5 customers, 3 of them not listed" in joined
-
-    untied = top.assign(same_value_customer_count=1, is_tied=False, metric_value=[5e9, 4e9, 3e9])
-    joined = " ".join(text.top_customer_sentences("traffic_bytes", untied, 100e9, 100))
-    assert "account for 12.0 GB, 12.0% of all customers' traffic" in joined
-    assert "share" not in joined.replace("shares", "")
-
-
-def audit_frame(**overrides: object) -> pd.DataFrame:
-    row = {
-        "source_file": "/data/a.csv",
-        "file_name": "a.csv",
-        "file_format": "csv",
-        "size_bytes": 1_000_000,
-        "read_record_count": 1001,
-        "loaded_record_count": 990,
-        "quarantined_record_count": 11,
-        **{f"{reason}_count": 0 for reason in text.QUARANTINE_REASONS},
-        "summary_row_count": 1,
-        "invalid_value_count": 10,
-        "unattributed_record_count": 9,
-        "unattributed_traffic_bytes": 4_500_000_000,
-        "unattributed_duration_ms": 36_000_000,
-        "no_bearer_id_record_count": 0,
-        "total_identity_mismatch_count": 0,
-        "unknown_columns": [[]],
-    }
-    row.update(overrides)
-    return pd.DataFrame(
-        {key: [value] if key != "unknown_columns" else value for key, value in row.items()}
-    )
-
-
-def test_data_quality_sentences_account_for_every_record():
-    joined = " ".join(text.data_quality_sentences(audit_frame()))
-    assert "1,001 records read from 1 input file: 990 loaded as sessions (98.9%)" in joined
-    assert "and 11 quarantined" in joined
-    assert "Quarantined: 10 invalid value and 1 summary row of column means." in joined
-    assert "9 loaded sessions (0.9%) have no MSISDN: 4.50 GB of traffic and 10.0 h" in joined
-    assert "equal the sum of the applications' bytes" in joined
-
-    clean = " ".join(
-        text.data_quality_sentences(
-            audit_frame(
-                read_record_count=990,
-                quarantined_record_count=0,
-                summary_row_count=0,
-                invalid_value_count=0,
-                unattributed_record_count=0,
-                no_bearer_id_record_count=3,
-                total_identity_mismatch_count=2,
-            )
-        )
-    )
-    assert "Quarantined" not in clean
-    assert "Every loaded session has an MSISDN." in clean
-    assert "3 loaded sessions have no Bearer Id" in clean
-    assert "In 2 loaded sessions Total DL or Total UL differs" in clean
-
-
-def test_no_data_sentences():
-    header_only = audit_frame(
-        read_record_count=0,
-        loaded_record_count=0,
-        quarantined_record_count=0,
-        summary_row_count=0,
-        invalid_value_count=0,
-        unattributed_record_count=0,
-    )
-    assert "no customer data" in text.no_data_sentences(header_only)[0]
-    assert "gave no loadable xDR record" in text.no_data_sentences(header_only)[0]
-    no_msisdn = audit_frame(loaded_record_count=5, unattributed_record_count=5)
-    assert "none of the 5 loaded sessions has an MSISDN" in text.no_data_sentences(no_msisdn)[0]
-
-
-def test_scatter_sample_is_proportional_when_clusters_are_large():
-    customers = pd.DataFrame(
-        {"msisdn": range(100_000), "cluster_id": [0] * 73_000 + [1] * 22_500 + [2] * 4_500}
-    )
-    counts = report_charts.sample_customers(customers, 20_000)["cluster_id"].value_counts()
-    assert counts.to_dict() == {0: 14_600, 1: 4_500, 2: 900}
-
-
-def test_scatter_sample_is_deterministic_bounded_and_keeps_small_clusters():
-    customers = pd.DataFrame(
-        {
-            "msisdn": range(33600000000, 33600050000),
-            "cluster_id": [0] * 49_900 + [2] * 100,
-        }
-    )
-    sample = report_charts.sample_customers(customers, 5_000)
-    assert len(sample) == 5_000
-    assert (sample["cluster_id"] == 2).sum() == 100  # floor: 5,000 // 50 points
-    assert sample["msisdn"].is_unique and sample["msisdn"].is_monotonic_increasing
-    assert sample.equals(
-        report_charts.sample_customers(customers.sample(frac=1, random_state=3), 5_000)
-    )
-
-
-# --------------------------------------------------------------------------- end to end
 
 
 def copy_marts(source: Path, target: Path, where: str = "") -> None:
@@ -502,6 +136,10 @@ def test_report_numbers_come_from_the_marts(good_report: Path, published_db: Pat
         ).fetchall()[0][0]
         elbow_k = con.sql("select k from marts.engagement_elbow where is_elbow").fetchall()[0][0]
         read = con.sql("select sum(read_record_count) from marts.xdr_load_audit").fetchall()[0][0]
+        model_id, fitted_at = con.sql(
+            "select distinct cluster_model_id, model_fitted_at "
+            "from marts.engagement_cluster_summary"
+        ).fetchall()[0]
     assert f"This report covers {customers:,} customers" in html
     assert f"holds {text.fmt_share(high)} of the customers" in html
     assert f"{leader} carries the most traffic" in html
@@ -510,6 +148,9 @@ def test_report_numbers_come_from_the_marts(good_report: Path, published_db: Pat
     assert f"The elbow is at k = {elbow_k}" in html
     assert f"{read:,} records read" in html
     assert re.search(r"\(published \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", html)
+    assert model_id.startswith("kmeans-")
+    assert f"Clusters from model {model_id} fitted on {fitted_at:%Y-%m-%d %H:%M} UTC." in html
+    assert "test_failures" not in html  # no build database given: no stored failures listed
 
 
 @pytest.mark.slow
@@ -602,7 +243,7 @@ def test_failure_while_writing_keeps_the_last_good_report(
     def broken_chart(*args, **kwargs):
         raise RuntimeError("chart failed")
 
-    monkeypatch.setattr(report_charts, "elbow_chart", broken_chart)
+    monkeypatch.setattr(charts, "elbow_chart", broken_chart)
     with pytest.raises(RuntimeError, match="chart failed"):
         build_report(published_db, out)
     monkeypatch.undo()
@@ -610,7 +251,7 @@ def test_failure_while_writing_keeps_the_last_good_report(
     def broken_swap(new_dir: Path, out_dir: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "_swap_into_place", broken_swap)
+    monkeypatch.setattr(atomic, "swap_folder", broken_swap)
     with pytest.raises(OSError, match="disk full"):
         build_report(published_db, out)
     assert snapshot(out) == before
@@ -621,7 +262,7 @@ def test_failure_while_writing_keeps_the_last_good_report(
 def test_swap_without_atomic_exchange_also_works(
     last_good: Path, published_db: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(report, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
     out = last_good.parent
     (out / report.NO_DATA_FILE).write_text("stale")
     build_report(published_db, out)
@@ -654,3 +295,23 @@ def test_report_step_reads_its_paths_from_the_settings(
     path = job.report(settings)
     assert path == tmp_path / "out" / report.REPORT_FILE and path.is_file()
     assert f"wrote {path}" in capsys.readouterr().out
+    # The build database's stored test failures: one line per table with its rows and query.
+    stored = built_warehouse.query(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'test_failures' order by table_name"
+    )
+    assert len(stored) >= 3
+    html = path.read_text(encoding="utf-8")
+    for (table,) in stored:
+        rows = built_warehouse.query(f"select count(*) from test_failures.{table}")[0][0]
+        assert (
+            f'<tr><td class="text"><code>test_failures.{table}</code></td><td>{rows:,}</td>'
+            f'<td class="text command"><code>duckdb -readonly {settings.build_db} -c '
+            f"&#34;select * from test_failures.{table}&#34;</code></td></tr>"
+        ) in html
+    for name in (
+        "int_sessions_seconds_column_is_floor_of_ms_column",
+        "int_sessions_total_dl_is_the_six_named_applications",
+        "int_sessions_total_ul_is_the_seven_applications",
+    ):
+        assert (name,) in stored

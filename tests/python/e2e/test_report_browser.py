@@ -33,13 +33,17 @@ def test_report_opens_from_disk_in_chromium(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    html = build_report(built_warehouse.build_db, tmp_path / "reports")
+    html = build_report(
+        built_warehouse.build_db, tmp_path / "reports", build_db=built_warehouse.build_db
+    )
     driver.get(html.as_uri())
 
     assert driver.execute_script("return document.readyState") == "complete"
     assert driver.title == "Customer engagement report"
     for section in SECTIONS:
         assert driver.find_element(By.ID, section).is_displayed(), section
+    for element in ("cluster-model", "stored-failures"):
+        assert driver.find_element(By.ID, element).is_displayed(), element
 
     images = driver.execute_script(
         "return Array.from(document.images).map(img => ({"

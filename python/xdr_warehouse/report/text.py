@@ -2,8 +2,8 @@
 
 Everything here is pure: small pandas DataFrames with the marts' columns in,
 strings out. No number or name in a sentence is written by hand; a run on other
-data gives other sentences. The report module loads the marts and fills the
-HTML template with what these functions return.
+data gives other sentences. The report's context module fills the HTML template
+with what these functions return; the dashboard formats its numbers with them.
 
 Units for people: bytes in decimal units (1 MB = 10^6 bytes, 1 GB = 10^9
 bytes), durations in hours (the marts keep milliseconds), shares in percent.
@@ -158,6 +158,16 @@ def fmt_metric(metric: str, value: object, average: bool = False) -> str:
             return f"{fmt_number(value)} sessions"
         return f"{fmt_count(value)} session{'' if float(value) == 1 else 's'}"  # type: ignore[arg-type]
     return fmt_number(value)
+
+
+def fmt_utc(value: object) -> str:
+    """A UTC time to the minute: ``'2026-11-27 16:20 UTC'`` (naive times are taken as UTC)."""
+    if is_missing(value):
+        return MISSING
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC")
+    return f"{stamp:%Y-%m-%d %H:%M} UTC"
 
 
 def fmt_ratio(ratio: float) -> str:
@@ -359,6 +369,26 @@ def cluster_sentences(summary: pd.DataFrame) -> list[str]:
     return sentences
 
 
+def cluster_model_sentence(summary: pd.DataFrame) -> str | None:
+    """Which k-means model the clusters come from and when it was fitted.
+
+    From engagement_cluster_summary's cluster_model_id and model_fitted_at (UTC);
+    None when the marts have no such columns or no clusters.
+    """
+    columns = ["cluster_model_id", "model_fitted_at"]
+    if not set(columns) <= set(summary.columns):
+        return None
+    models = summary[columns].dropna().drop_duplicates().sort_values(columns[::-1])
+    if models.empty:
+        return None
+    fitted = [
+        f"{r.cluster_model_id} fitted on {fmt_utc(r.model_fitted_at)}" for r in models.itertuples()
+    ]
+    if len(fitted) == 1:
+        return f"Clusters from model {fitted[0]}."
+    return f"Clusters from {len(fitted)} models: {join_words(fitted)}."
+
+
 # --------------------------------------------------------------------------- elbow
 
 
@@ -539,6 +569,35 @@ def data_quality_sentences(audit: pd.DataFrame) -> list[str]:
                 "applications' bytes."
             )
     return sentences
+
+
+def stored_failures_sentences(counts: Sequence[tuple[str, int]]) -> list[str]:
+    """What the tests that store their failing rows found: ``counts`` is (table, rows).
+
+    The tables are in schema test_failures of the build database, not in the
+    published file; the report lists each with the command that shows its rows.
+    """
+    if not counts:
+        return []
+    failing = [(table, rows) for table, rows in counts if rows]
+    where = "in schema test_failures of the build database (not in the published file)"
+    if not failing and len(counts) == 1:
+        return [
+            "The warning-level test that stores its failing rows found none: its table "
+            f"{counts[0][0]} {where} is empty."
+        ]
+    if not failing:
+        return [
+            f"The {plural(len(counts), 'warning-level test')} that store their failing rows "
+            f"found none: their {fmt_count(len(counts))} tables {where} are empty."
+        ]
+    total = sum(rows for _, rows in failing)
+    return [
+        f"{plural(len(failing), 'warning-level test')} of {fmt_count(len(counts))} stored "
+        f"{plural(total, 'failing row')} {where}: "
+        + join_words([f"{fmt_count(rows)} in {table}" for table, rows in failing])
+        + ". The table below gives the command that lists them."
+    ]
 
 
 def no_data_sentences(audit: pd.DataFrame) -> list[str]:

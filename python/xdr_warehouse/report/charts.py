@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from xdr_warehouse.report_text import (
+from xdr_warehouse.report.text import (
     BYTE_UNITS,
     MS_PER_HOUR,
     common_byte_unit,
@@ -168,7 +168,7 @@ METRIC_PANEL_TITLES = {
 def cluster_metrics_chart(clusters: pd.DataFrame) -> Figure:
     """One panel per metric: average per cluster (bar) and its min..max range (line).
 
-    ``clusters`` is report_text.cluster_frame(engagement_cluster_summary).
+    ``clusters`` is text.cluster_frame(engagement_cluster_summary).
     """
     metrics = [m for m in METRIC_PANEL_TITLES if f"{m}_avg" in clusters]
     fig = new_figure(11, 3.9)
