@@ -4,7 +4,9 @@
        failed, so that `xdr publish` publishes only a build whose every model and
        test passed, whoever started it (`xdr run`, `xdr build` or a plain
        `dbt build`) and whatever ran after it (`dbt show`);
-    2. after a build of every model that passed, the current file versions
+    2. after a build of every model that passed, the customers it changed are
+       logged (audit.customer_changes: `xdr publish` applies them to a copy of
+       the published file instead of copying every table), the current file versions
        become the applied ones (audit.applied_file_versions: the next build
        applies what changed since), and the records of versions no longer in the
        input are deleted. A failed build, or one that left models out
@@ -38,10 +40,12 @@
         if node.resource_type == 'model' and node.unique_id not in built -%}
         {%- set whole_project.value = false -%}
     {%- endfor -%}
-    {{ return(adapter.dispatch('xdr_record_build', 'xdr_warehouse')(failures, whole_project.value)) }}
+    {{ return(adapter.dispatch('xdr_record_build', 'xdr_warehouse')(
+        failures, whole_project.value, xdr_full_build()
+    )) }}
 {% endmacro %}
 
-{% macro default__xdr_record_build(failures, whole_project) %}
+{% macro default__xdr_record_build(failures, whole_project, full_build) %}
     {%- set passed = failures | length == 0 -%}
     {%- set loaded = api.Relation.create(
         database=target.database, schema='intermediate', identifier='int_records_loaded'
@@ -57,20 +61,40 @@
         passed boolean,
         failed_nodes varchar,
         full_refresh boolean,
-        whole_project boolean
+        whole_project boolean,
+        full_build boolean
     );
     alter table audit.dbt_builds add column if not exists whole_project boolean;
+    alter table audit.dbt_builds add column if not exists full_build boolean;
     insert into audit.dbt_builds (
-        invocation_id, finished_at, passed, failed_nodes, full_refresh, whole_project
+        invocation_id, finished_at, passed, failed_nodes, full_refresh, whole_project, full_build
     ) values (
         {{ xdr_string_literal(invocation_id) }},
         current_timestamp,
         {{ passed }},
         {{ xdr_string_literal(failures | join('; ')) }},
         {{ flags.FULL_REFRESH | default(false) }},
-        {{ whole_project }}
+        {{ whole_project }},
+        {{ full_build }}
     );
+    create table if not exists audit.customer_changes (invocation_id varchar, msisdn bigint);
     {%- if passed and whole_project %}
+    {%- set changed = api.Relation.create(
+        database=target.database, schema='intermediate', identifier='int_customers_changed'
+    ) %}
+    {%- if not full_build and adapter.get_relation(changed.database, changed.schema, changed.identifier) is not none %}
+    -- the customers this build changed, for an incremental publish (a full build
+    -- is published in full); the logs of the last 30 passing builds are kept
+    insert into audit.customer_changes
+    select {{ xdr_string_literal(invocation_id) }}, msisdn from {{ changed }};
+    {%- endif %}
+    delete from audit.customer_changes
+    where invocation_id not in (
+        select invocation_id from audit.dbt_builds
+        where passed and whole_project
+        order by finished_at desc
+        limit 30
+    );
     delete from {{ source('build_state', 'applied_file_versions') }};
     insert into {{ source('build_state', 'applied_file_versions') }}
     select file_id from {{ source('xdr', 'files') }} where is_current;

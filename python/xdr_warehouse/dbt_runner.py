@@ -207,23 +207,38 @@ def run_dbt(
     return result
 
 
-def public_models(settings: Settings) -> tuple[str, ...]:
-    """The models of the BI contract (``access: public``), from dbt's manifest, sorted."""
+def _public_nodes(settings: Settings) -> list[dict[str, Any]]:
     path = settings.target_path / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise DbtError(f"{path}: cannot read dbt's manifest ({err}); run dbt build first") from err
-    names = {
-        node["name"]
+    nodes = [
+        node
         for node in manifest.get("nodes", {}).values()
         if node.get("resource_type") == "model"
         and node.get("access") == "public"
         and node.get("config", {}).get("enabled", True)
-    }
-    if not names:
+    ]
+    if not nodes:
         raise DbtError(f"{path}: no public model in dbt's manifest")
-    return tuple(sorted(names))
+    return nodes
+
+
+def public_models(settings: Settings) -> tuple[str, ...]:
+    """The models of the BI contract (``access: public``), from dbt's manifest, sorted."""
+    return tuple(sorted(node["name"] for node in _public_nodes(settings)))
+
+
+def publish_keys(settings: Settings) -> dict[str, tuple[str, str | None]]:
+    """The public models published by key: name -> (key column, column whose change
+    means every row changed), from their ``meta`` in dbt's manifest."""
+    keys = {}
+    for node in _public_nodes(settings):
+        meta = node.get("config", {}).get("meta", {}) or node.get("meta", {})
+        if meta.get("publish_key"):
+            keys[node["name"]] = (meta["publish_key"], meta.get("publish_whole_when_changes"))
+    return keys
 
 
 def last_build_problem(settings: Settings) -> str | None:

@@ -104,6 +104,7 @@ def publish(settings: Settings) -> Any:
     from xdr_warehouse.dbt_runner import public_models
     from xdr_warehouse.publish import DuckDBLimits
     from xdr_warehouse.publish import publish as publish_tables
+    from xdr_warehouse.publish_plan import last_build_id, plan_delta
 
     problem = last_build_problem(settings)
     if problem:
@@ -116,6 +117,8 @@ def publish(settings: Settings) -> Any:
         storage_version=settings.publish_storage_version,
         engine=settings.engine,
         limits=DuckDBLimits(settings.memory_limit, settings.duckdb_threads),
+        build_id=last_build_id(settings),
+        delta=plan_delta(settings),
     )
     print(f"    {result.summary()}", flush=True)
     return result

@@ -64,13 +64,15 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from xdr_warehouse import atomic
 from xdr_warehouse.sql import quote_identifier, quote_literal
@@ -120,6 +122,8 @@ INFO_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ),
     ("duckdb_version", "VARCHAR", "DuckDB version that wrote the file."),
     ("engine", "VARCHAR", "The engine that built the tables: duckdb or spark."),
+    ("source_build_id", "VARCHAR", "The dbt build (invocation id) the tables come from."),
+    ("publish_mode", "VARCHAR", "full (every table copied) or incremental (changes applied)."),
 )
 
 
@@ -150,6 +154,7 @@ class PublishResult:
     tables: tuple[PublishedTable, ...]
     size_bytes: int
     seconds: float
+    mode: str = "full"
 
     @property
     def total_rows(self) -> int:
@@ -159,7 +164,7 @@ class PublishResult:
     def summary(self) -> str:
         """One line for the CLI."""
         return (
-            f"published {len(self.tables)} tables ({self.total_rows:,} rows) to "
+            f"published {len(self.tables)} tables ({self.total_rows:,} rows, {self.mode}) to "
             f"{self.published_db} ({self.size_bytes / 1e6:,.1f} MB) and Parquet to "
             f"{self.export_dir / CURRENT_LINK} in {self.seconds:.1f} s"
         )
@@ -454,16 +459,19 @@ def _write_info_table(
     build_db: Path,
     tables: Sequence[PublishedTable],
     engine: str,
+    build_id: str | None = None,
+    mode: str = "full",
 ) -> None:
     """Create marts.publish_info in the new file, with comments."""
     target = f"{_TARGET}.{SCHEMA}.{INFO_TABLE}"
+    con.execute(f"drop table if exists {target}")
     con.execute(
         f"create table {target} ("
         + ", ".join(f"{name} {kind}" for name, kind, _ in INFO_COLUMNS)
         + ")"
     )
     con.executemany(
-        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {target} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 publish_id,
@@ -475,6 +483,8 @@ def _write_info_table(
                 table.checksum,
                 duckdb.__version__,
                 engine,
+                build_id,
+                mode,
             ]
             for table in tables
         ],
@@ -494,6 +504,7 @@ def write_database(
     storage_version: str,
     engine: str = "duckdb",
     limits: DuckDBLimits = DuckDBLimits(),
+    build_id: str | None = None,
 ) -> tuple[PublishedTable, ...]:
     """Write the new BI file at ``temp_db`` from the build database; return its tables."""
     spill = temp_db.with_name(temp_db.name + ".spill")
@@ -517,7 +528,7 @@ def write_database(
                 )
                 published.append(PublishedTable(source.name, rows, len(source.columns), checksum))
                 log.info("copied table %s.%s (%d rows)", SCHEMA, source.name, rows)
-            _write_info_table(con, publish_id, published_at, build_db, published, engine)
+            _write_info_table(con, publish_id, published_at, build_db, published, engine, build_id)
             con.execute("commit")
             con.execute(f"checkpoint {_TARGET}")
             con.execute(f"detach {_TARGET}")
@@ -525,6 +536,184 @@ def write_database(
         con.close()
         atomic.remove(spill)
     return tuple(published)
+
+
+@dataclass(frozen=True)
+class PublishDelta:
+    """What changed since the build the published file holds (``xdr publish`` plans it).
+
+    ``keys`` maps each table published by key to its key column; ``changed`` the
+    keys whose rows changed since ``base_build_id``; ``replace`` the keyed tables
+    to copy whole anyway (every row changed, e.g. a new cluster model).
+    """
+
+    base_build_id: str
+    keys: Mapping[str, str]
+    changed: Sequence[int]
+    replace: frozenset[str] = frozenset()
+
+
+def _published_info(published_db: Path) -> dict[str, tuple[int, str, str | None]] | None:
+    """Rows, checksum and source build of each table of the published file (None: unusable)."""
+    try:
+        with duckdb.connect(str(published_db), read_only=True) as con:
+            rows = con.execute(
+                "select table_name, row_count, checksum, source_build_id"
+                f" from {SCHEMA}.{INFO_TABLE}"
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    return {name: (int(count), str(checksum), build) for name, count, checksum, build in rows}
+
+
+def _key_hash(
+    con: duckdb.DuckDBPyConnection, database: str, table: str, key: str
+) -> tuple[int, int]:
+    """Rows and sum of row hashes of the changed keys' rows of one table."""
+    rows, total = con.execute(
+        f"select count(*), coalesce(sum(hash({_ROW})), 0)::hugeint from "
+        f"{database}.{SCHEMA}.{quote_identifier(table)} as {_ROW} "
+        f"where {quote_identifier(key)} in (select key from xdr_changed_keys)"
+    ).fetchone()
+    return int(rows), int(total)
+
+
+def write_database_incremental(
+    build_db: Path,
+    temp_db: Path,
+    published_db: Path,
+    tables: Sequence[str],
+    delta: PublishDelta,
+    publish_id: str,
+    published_at: datetime,
+    engine: str = "duckdb",
+    limits: DuckDBLimits = DuckDBLimits(),
+    build_id: str | None = None,
+) -> tuple[tuple[PublishedTable, ...], set[str]] | None:
+    """The new BI file as a copy of the published one with the changes applied.
+
+    Keyed tables get the changed keys' rows replaced (their checksum is kept up
+    to date from the rows removed and added); every other table is copied
+    whole, as in a full publish. Returns the tables and the names of those
+    that changed, or None when the published file cannot serve as the base
+    (another build, other tables or columns): the caller publishes in full.
+    """
+    old = _published_info(published_db)
+    if old is None or set(old) != set(tables):
+        return None
+    if any(old[name][2] != delta.base_build_id for name in tables if name in old):
+        return None
+    spill = temp_db.with_name(temp_db.name + ".spill")
+    with _failures("writing", temp_db, published_db):
+        shutil.copyfile(published_db, temp_db)
+        os.chmod(temp_db, 0o644)
+    con = _connect(limits, temp_directory=str(spill))
+    changed_tables: set[str] = set()
+    try:
+        _attach_build(con, build_db, published_db)
+        with _failures("reading", build_db, published_db):
+            sources = {s.name: s for s in _source_tables(con, tables, build_db, published_db)}
+        with _failures("writing", temp_db, published_db):
+            con.execute(f"attach {quote_literal(str(temp_db))} as {_TARGET}")
+            for name in sources:
+                if _column_types(con, _TARGET, name) != _column_types(con, _BUILD, name):
+                    return None
+            con.register("xdr_changed_keys_frame", pa.table({"key": pa.array(delta.changed)}))
+            con.execute(
+                "create temporary table xdr_changed_keys as select key from xdr_changed_keys_frame"
+            )
+            con.execute("begin transaction")
+            published = []
+            for name in tables:
+                source = sources[name]
+                key = delta.keys.get(name)
+                target = f"{_TARGET}.{SCHEMA}.{quote_identifier(name)}"
+                if key is None or name in delta.replace:
+                    con.execute(f"drop table {target}")
+                    _copy_table(con, source)
+                    rows, checksum = _table_stats(
+                        con, f"{_BUILD}.{SCHEMA}.{quote_identifier(name)}"
+                    )
+                    if (rows, checksum) != old[name][:2]:
+                        changed_tables.add(name)
+                else:
+                    _, removed = _key_hash(con, _TARGET, name, key)
+                    con.execute(
+                        f"delete from {target} where {quote_identifier(key)} in "
+                        "(select key from xdr_changed_keys)"
+                    )
+                    con.execute(
+                        f"insert into {target} select * from "
+                        f"{_BUILD}.{SCHEMA}.{quote_identifier(name)} "
+                        f"where {quote_identifier(key)} in (select key from xdr_changed_keys)"
+                    )
+                    _, added = _key_hash(con, _TARGET, name, key)
+                    rows = int(con.execute(f"select count(*) from {target}").fetchone()[0])
+                    checksum = str(int(old[name][1]) - removed + added)
+                    if (rows, checksum) != old[name][:2]:
+                        changed_tables.add(name)
+                published.append(PublishedTable(name, rows, len(source.columns), checksum))
+                log.info("applied changes to %s.%s (%d rows)", SCHEMA, name, rows)
+            _write_info_table(
+                con, publish_id, published_at, build_db, published, engine, build_id,
+                mode="incremental",
+            )  # fmt: skip
+            con.execute("commit")
+            con.execute(f"checkpoint {_TARGET}")
+            con.execute(f"detach {_TARGET}")
+    finally:
+        con.close()
+        atomic.remove(spill)
+    return tuple(published), changed_tables
+
+
+def audit_incremental(
+    temp_db: Path,
+    build_db: Path,
+    published_db: Path,
+    expected: Sequence[PublishedTable],
+    delta: PublishDelta,
+    limits: DuckDBLimits = DuckDBLimits(),
+) -> None:
+    """Check the patched file against the build without reading every row again.
+
+    Every table has the build's row count and column types; a keyed table's
+    rows of the changed keys equal the build's (sum of row hashes); every other
+    table equals the build's whole (rows and checksum).
+    """
+    with (
+        _failures("checking", temp_db, published_db),
+        _connect(limits) as con,
+    ):
+        con.execute(f"attach {quote_literal(str(temp_db))} as {_TARGET} (read_only)")
+        _attach_build(con, build_db, published_db)
+        con.register("xdr_changed_keys_frame", pa.table({"key": pa.array(delta.changed)}))
+        con.execute(
+            "create temporary table xdr_changed_keys as select key from xdr_changed_keys_frame"
+        )
+        problems = []
+        for table in expected:
+            name, key = table.name, delta.keys.get(table.name)
+            build_rows = int(
+                con.execute(
+                    f"select count(*) from {_BUILD}.{SCHEMA}.{quote_identifier(name)}"
+                ).fetchone()[0]
+            )
+            if table.rows != build_rows:
+                problems.append(f"{name} has {table.rows} rows, the build {build_rows}")
+            if _column_types(con, _TARGET, name) != _column_types(con, _BUILD, name):
+                problems.append(f"{name} column types differ")
+            if key is None or name in delta.replace:
+                stats = _table_stats(con, f"{_BUILD}.{SCHEMA}.{quote_identifier(name)}")
+                if stats != (table.rows, table.checksum):
+                    problems.append(f"{name} rows/checksum differ from the build")
+            elif _key_hash(con, _TARGET, name, key) != _key_hash(con, _BUILD, name, key):
+                problems.append(f"{name} rows of the changed {key}s differ from the build")
+    if problems:
+        raise PublishError(
+            f"publish failed: the copy {temp_db} does not match {build_db}: "
+            f"{'; '.join(problems)} ({published_db} was not changed)"
+        )
 
 
 def audit_database(
@@ -567,11 +756,15 @@ def write_parquet_release(
     published_db: Path,
     tables: Sequence[str],
     limits: DuckDBLimits = DuckDBLimits(),
+    unchanged_from: Path | None = None,
+    unchanged: frozenset[str] = frozenset(),
 ) -> None:
     """Export every table of the new file (and publish_info) as Parquet into ``release_tmp``.
 
     Each file carries the table comment (key ``description``) and the column
     comments (key ``column_descriptions``, JSON) as Parquet key-value metadata.
+    The ``unchanged`` tables are hard-linked from the release ``unchanged_from``
+    instead of written again.
     """
     with _failures("writing", release_tmp, published_db):
         release_tmp.mkdir(parents=True)
@@ -583,6 +776,14 @@ def write_parquet_release(
                 ).fetchall()
             )
             for table in [*tables, INFO_TABLE]:
+                path = release_tmp / f"{table}.parquet"
+                previous = unchanged_from / f"{table}.parquet" if unchanged_from else None
+                if table in unchanged and previous is not None and previous.is_file():
+                    try:
+                        os.link(previous, path)
+                    except OSError:  # another file system: a copy
+                        shutil.copy2(previous, path)
+                    continue
                 column_comments = dict(
                     con.execute(
                         "select column_name, comment from duckdb_columns() where schema_name = ? "
@@ -590,7 +791,6 @@ def write_parquet_release(
                         [SCHEMA, table],
                     ).fetchall()
                 )
-                path = release_tmp / f"{table}.parquet"
                 con.execute(
                     f"copy {SCHEMA}.{quote_identifier(table)} to {quote_literal(str(path))} "
                     "(format parquet, compression zstd, "
@@ -655,6 +855,8 @@ def publish(
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
     engine: str = "duckdb",
     limits: DuckDBLimits = DuckDBLimits(),
+    build_id: str | None = None,
+    delta: PublishDelta | None = None,
 ) -> PublishResult:
     """Publish ``tables`` (schema ``marts``) of the build database; see the module doc.
 
@@ -685,22 +887,41 @@ def publish(
         release = export_dir / RELEASES_DIR / publish_id
         swapped = False
         try:
-            published = write_database(
-                build_db,
-                temp_db,
-                published_db,
-                tables,
-                publish_id,
-                published_at,
-                storage_version,
-                engine,
-                limits,
-            )
-            audit_database(temp_db, build_db, published_db, published, limits)
+            patched = None
+            if delta is not None and published_db.exists():
+                patched = write_database_incremental(
+                    build_db, temp_db, published_db, tables, delta, publish_id, published_at,
+                    engine, limits, build_id,
+                )  # fmt: skip
+            if patched is None:
+                atomic.remove(temp_db)
+                mode, unchanged = "full", frozenset()
+                published = write_database(
+                    build_db,
+                    temp_db,
+                    published_db,
+                    tables,
+                    publish_id,
+                    published_at,
+                    storage_version,
+                    engine,
+                    limits,
+                    build_id,
+                )
+                audit_database(temp_db, build_db, published_db, published, limits)
+            else:
+                published, changed_tables = patched
+                mode, unchanged = "incremental", frozenset(tables) - changed_tables
+                audit_incremental(temp_db, build_db, published_db, published, delta, limits)
             with _failures("writing", temp_db, published_db):
                 atomic.fsync(temp_db)
                 os.chmod(temp_db, READ_ONLY_MODE)
-            write_parquet_release(temp_db, release_tmp, published_db, tables, limits)
+            current = _current_release(export_dir)
+            write_parquet_release(
+                temp_db, release_tmp, published_db, tables, limits,
+                unchanged_from=export_dir / RELEASES_DIR / current if current else None,
+                unchanged=unchanged,
+            )  # fmt: skip
             with _failures("writing", release, published_db):
                 atomic.move_into_place(release_tmp, release)
             _check_published_not_open_for_writing(published_db)
@@ -743,4 +964,5 @@ def publish(
         tables=published,
         size_bytes=size,
         seconds=time.perf_counter() - start,
+        mode=mode,
     )

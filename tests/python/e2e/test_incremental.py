@@ -130,6 +130,16 @@ def published(ws: Workspace) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def with_tuples(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists (unknown_columns) as tuples, so that frames sort and compare."""
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(
+                lambda v: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v
+            )
+    return frame
+
+
 def assert_same_tables(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
     assert left.keys() == right.keys()
     for table in left:
@@ -333,7 +343,7 @@ def published_without_job(ws: Workspace) -> dict[str, pd.DataFrame]:
     tables = {}
     for table in PUBLIC_TABLES:
         frame = ws.df(f"select * from marts.{table} order by all")
-        tables[table] = frame.drop(columns=[c for c in frame if c in TIME_COLUMNS])
+        tables[table] = with_tuples(frame.drop(columns=[c for c in frame if c in TIME_COLUMNS]))
     return tables
 
 
@@ -387,3 +397,59 @@ def test_a_changed_file_is_read_once_and_a_removed_one_leaves_every_table(
     for table in ("customer_engagement", "customer_application_traffic", "xdr_quarantined_records"):
         query = f"select * from marts.{table} order by all"
         assert ws.query(query) == fresh.query(query), table
+
+
+def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
+    source: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    files = day_files(source)
+    names = sorted(files)
+    folder = tmp_path / "input"
+    for name in names[:5]:
+        write(folder, name, files[name])
+    ws = new_workspace(tmp_path / "ws")
+    assert ws.cli(["run", "--skip-report"], folder) == 0
+    published_file, releases = ws.settings.published_db, ws.settings.export_dir / "releases"
+
+    def mode() -> str:
+        return ws.query("select distinct publish_mode from marts.publish_info", published_file)[0][
+            0
+        ]
+
+    assert mode() == "full"
+    write(folder, names[5], files[names[5]])
+    assert ws.cli(["run", "--skip-report"], folder) == 0
+    assert mode() == "incremental"
+    # the maintained checksums are the tables' own
+    for table, checksum in ws.query(
+        "select table_name, checksum from marts.publish_info", published_file
+    ):
+        own = ws.query(
+            f"select coalesce(sum(hash(t)), 0)::varchar from marts.{table} as t", published_file
+        )
+        assert own == [(checksum,)], table
+    release = (ws.settings.export_dir / "current").resolve()
+
+    assert ws.cli(["run", "--skip-report"], folder) == 0  # nothing new
+    assert mode() == "incremental"
+    again = (ws.settings.export_dir / "current").resolve()
+    assert again != release and again.parent == releases
+    for table in PUBLIC_TABLES:  # nothing changed: every export is the previous one, linked
+        assert (again / f"{table}.parquet").stat().st_ino == (
+            release / f"{table}.parquet"
+        ).stat().st_ino, table
+
+    fresh = new_workspace(tmp_path / "fresh")
+    assert fresh.cli(["run", "--skip-report"], folder) == 0
+    assert_same_tables(
+        rename_sources(published_tables(ws), folder),
+        rename_sources(published_tables(fresh), folder),
+    )
+
+
+def published_tables(ws: Workspace) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for table in PUBLIC_TABLES:
+        frame = ws.df(f"select * from marts.{table} order by all", ws.settings.published_db)
+        tables[table] = with_tuples(frame.drop(columns=[c for c in frame if c in TIME_COLUMNS]))
+    return tables
