@@ -137,6 +137,7 @@ def test_plain_dbt_works_on_a_fresh_clone_before_any_data(tmp_path: Path) -> Non
         assert result.success, (command, result.exception)
     sources = ws.dbt(["ls", "--resource-type", "source", "--output", "name"]).result
     assert sorted(sources) == [
+        "build_state.applied_file_versions",
         "xdr.files", "xdr.line_notes", "xdr.lines", "xdr.parquet_rows",
     ]  # fmt: skip
     public = ws.dbt(
