@@ -26,9 +26,9 @@ test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest
 
 ## Debian packages the tests need beyond Python: Chromium and its driver for the
-## browser tests. Installed when missing (as root or with passwordless sudo);
-## otherwise the one command to run is printed.
-SYSTEM_DEPS := chromium=chromium chromedriver=chromium-driver
+## browser tests, Java 17 for Spark (pyspark 4). Installed when missing (as root
+## or with passwordless sudo); otherwise the one command to run is printed.
+SYSTEM_DEPS := chromium=chromium chromedriver=chromium-driver java=openjdk-17-jre-headless
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_DEPS)
 
