@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.adapters.spark.session import Connection
 from pyspark.sql import SparkSession
 
 from xdr_warehouse.columns import RAW_COLUMNS
@@ -15,6 +16,7 @@ from xdr_warehouse.generate import generate_xdr
 from xdr_warehouse.ingest import InputFile, inspect_inputs, raw_duckdb
 from xdr_warehouse.settings import Settings
 from xdr_warehouse.spark import raw
+from xdr_warehouse.spark.session import spark_conf
 
 pytestmark = pytest.mark.spark
 
@@ -173,6 +175,12 @@ def test_spark_land_keeps_ids_and_gives_a_changed_file_a_new_one(
     assert sorted(tuple(r) for r in counts) == [(1, 51), (3, 71)]
     expected = duckdb_lines(duckdb_raw(changed))
     assert spark_lines(spark) == [(3 if f == 2 else f, n, line) for f, n, line in expected]
+
+    # dbt-spark's method session, in this process, reads them through this session
+    cursor = Connection(server_side_parameters=spark_conf(fresh_raw)).cursor()
+    cursor.execute("select file_id, count(*) from raw.xdr_lines group by file_id order by 1")
+    assert [tuple(row) for row in cursor.fetchall()] == [(1, 51), (3, 71)]
+    assert SparkSession.getActiveSession() is spark
 
     # the old version's copy is gone; only Parquet-less input: an empty, typed relation
     assert raw._stored_ids(spark, raw.LINE_STORE) == {1, 3}
