@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint system-deps data bench bench-100m docs dashboard clean
+.PHONY: run test lint system-deps data bench bench-100m docs dashboard spark-cluster \
+	spark-cluster-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +27,9 @@ test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest
 
 ## Debian packages the tests need beyond Python: Chromium and its driver for the
-## browser tests. Installed when missing (as root or with passwordless sudo);
-## otherwise the one command to run is printed.
-SYSTEM_DEPS := chromium=chromium chromedriver=chromium-driver
+## browser tests, Java 17 for Spark (pyspark 4). Installed when missing (as root
+## or with passwordless sudo); otherwise the one command to run is printed.
+SYSTEM_DEPS := chromium=chromium chromedriver=chromium-driver java=openjdk-17-jre-headless
 system-deps:
 	@bash scripts/system-deps.sh $(SYSTEM_DEPS)
 
@@ -64,6 +65,19 @@ bench-100m: $(STAMP)
 ## Another port or file: XDR_DASHBOARD_PORT=8502 XDR_PUBLISHED_DB=other.duckdb make dashboard
 dashboard: $(STAMP)
 	$(BIN)/xdr dashboard
+
+## A Spark standalone cluster on 127.0.0.1 that keeps running in the background:
+## master spark://127.0.0.1:7077 (or the port of XDR_SPARK_MASTER), web UI
+## http://127.0.0.1:8080 when free, two workers of 1 core and
+## XDR_SPARK_EXECUTOR_MEMORY (2g) each; logs and pid files in warehouse/spark/cluster/.
+## Use it with XDR_ENGINE=spark XDR_SPARK_MASTER=spark://127.0.0.1:7077;
+## `xdr spark-cluster status` checks it.
+spark-cluster: $(STAMP)
+	$(BIN)/xdr spark-cluster start
+
+## Stop that cluster (its executors too).
+spark-cluster-stop: $(STAMP)
+	$(BIN)/xdr spark-cluster stop
 
 docs: $(STAMP)
 	$(BIN)/dbt docs generate

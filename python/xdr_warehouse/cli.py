@@ -126,6 +126,16 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> None:
         raise job.JobError(f"the dashboard server stopped with exit code {code}")
 
 
+def cmd_spark_cluster(settings: Settings, args: argparse.Namespace) -> None:
+    """Start, check or stop the Spark standalone cluster on 127.0.0.1 (warehouse/spark/cluster)."""
+    from xdr_warehouse.spark.cluster import ClusterError, command
+
+    try:
+        print(f"    {command(settings, args.action)}", flush=True)
+    except ClusterError as err:
+        raise job.JobError(str(err)) from err
+
+
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     """Write a generated xDR file."""
     from xdr_warehouse.generate import generate_xdr
@@ -190,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = sub.add_parser("dashboard", help="serve the dashboard on 127.0.0.1")
     dashboard.set_defaults(func=cmd_dashboard)
+
+    spark_cluster = sub.add_parser(
+        "spark-cluster", help="start, check or stop a Spark standalone cluster on 127.0.0.1"
+    )
+    spark_cluster.add_argument("action", choices=["start", "status", "stop"])
+    spark_cluster.set_defaults(func=cmd_spark_cluster)
 
     gen = sub.add_parser("generate", help="write a generated xDR file")
     gen.add_argument("--records", type=int, default=DEFAULT_RECORDS)

@@ -2,7 +2,9 @@
 
 :class:`Settings` is built once (``Settings.from_env``), by the ``xdr`` command
 or a test, and passed down to ingest, the dbt runner, publish and report. It is
-the only module of the package that reads ``os.environ``; nothing writes to it.
+the only module of the package that reads ``os.environ``; nothing writes to it
+except :meth:`Settings.prepare_spark_environment`, which sets the variables the
+Spark JVM that pyspark starts must inherit (loopback only).
 dbt gets the settings it needs as ``--vars`` and options (see
 :meth:`Settings.dbt_vars`), so ``profiles.yml`` reads them with ``var()``; its
 ``env_var()`` fallbacks serve plain ``dbt`` commands typed by hand.
@@ -13,6 +15,7 @@ Relative paths are relative to the project folder (the repository root).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -23,6 +26,19 @@ ENGINES = ("duckdb", "spark")
 #: The generated default input: records, seed and file.
 DEFAULT_RECORDS = 150_000
 DEFAULT_SEED = 42
+
+#: The only address Spark may listen on or advertise (master, workers, driver, executors).
+SPARK_LOOPBACK = "127.0.0.1"
+#: Variables that would point Spark at another installation, another configuration or
+#: another address: every Spark process the package starts runs without them.
+SPARK_UNSET = (
+    "SPARK_HOME",
+    "SPARK_CONF_DIR",
+    "SPARK_LOCAL_HOSTNAME",
+    "SPARK_PUBLIC_DNS",
+    "SPARK_MASTER_HOST",
+    "PYSPARK_SUBMIT_ARGS",
+)
 
 
 def _project_dir(env: Mapping[str, str]) -> Path:
@@ -59,6 +75,9 @@ class Settings:
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"
     spark_executor_memory: str = "2g"
+    #: Spark's folder: the managed tables (``spark.sql.warehouse.dir``), the Derby
+    #: metastore (``metastore/``) and the standalone cluster's logs (``cluster/``).
+    spark_dir: Path = Path("warehouse/spark")
     dashboard_port: int = 8501
 
     #: Environment variable of each field (those without one are fixed or come from options).
@@ -81,6 +100,7 @@ class Settings:
         "spark_master": "XDR_SPARK_MASTER",
         "spark_driver_memory": "XDR_SPARK_DRIVER_MEMORY",
         "spark_executor_memory": "XDR_SPARK_EXECUTOR_MEMORY",
+        "spark_dir": "XDR_SPARK_DIR",
         "dashboard_port": "XDR_DASHBOARD_PORT",
     }
 
@@ -143,5 +163,36 @@ class Settings:
             "xdr_duckdb_threads": self.duckdb_threads,
             "xdr_temp_dir": str(self.temp_dir),
             "xdr_spark_master": self.spark_master,
-            "xdr_spark_warehouse": str(self.absolute("warehouse/spark")),
+            "xdr_spark_warehouse": str(self.spark_dir),
+            "xdr_spark_driver_memory": self.spark_driver_memory,
+            "xdr_spark_executor_memory": self.spark_executor_memory,
         }
+
+    def spark_environment(self) -> dict[str, str]:
+        """The environment of a Spark process the package starts (master, worker, driver).
+
+        This process's environment (PATH, JAVA_HOME...) without :data:`SPARK_UNSET`,
+        plus ``SPARK_LOCAL_IP=127.0.0.1`` (Spark otherwise binds its web UIs to
+        0.0.0.0 and picks the address of the first network interface) and this
+        Python for the Python workers of the executors.
+        """
+        env = {k: v for k, v in os.environ.items() if k not in SPARK_UNSET}
+        env["SPARK_LOCAL_IP"] = SPARK_LOOPBACK
+        env["PYSPARK_PYTHON"] = sys.executable
+        env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+        return env
+
+    def prepare_spark_environment(self) -> None:
+        """Make this process's environment the one a Spark driver JVM must inherit.
+
+        The one place that writes ``os.environ``: pyspark starts the driver JVM
+        (``spark-submit``) with the current process environment and offers no
+        other way to set ``SPARK_LOCAL_IP`` for it. Called by
+        :func:`xdr_warehouse.spark.session.spark_session` before the JVM starts;
+        sets exactly the variables :meth:`spark_environment` sets or removes.
+        """
+        wanted = self.spark_environment()
+        for name in SPARK_UNSET:
+            os.environ.pop(name, None)
+        for name in ("SPARK_LOCAL_IP", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
+            os.environ[name] = wanted[name]

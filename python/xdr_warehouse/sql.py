@@ -3,7 +3,7 @@
 Values from outside (file paths, header names, field text, settings) never reach
 SQL by string formatting: they are bound parameters (``?``) wherever DuckDB or
 Spark takes one. The few places that cannot take a parameter (a path inside a
-``create view`` statement, an identifier) call these two functions, which quote
+``create view`` statement, an identifier) call these functions, which quote
 any text, quotes, backslashes, semicolons, ``--``, newlines and Unicode
 included, so that it is always read back as exactly one literal or name
 (tests/python/unit/test_sql.py checks that with Hypothesis).
@@ -24,3 +24,10 @@ def quote_identifier(name: str) -> str:
     if "\x00" in name:
         raise ValueError("a SQL identifier cannot hold a NUL character")
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_spark_identifier(name: str) -> str:
+    """``name`` as one quoted Spark SQL identifier (backticks doubled)."""
+    if "\x00" in name:
+        raise ValueError("a SQL identifier cannot hold a NUL character")
+    return "`" + name.replace("`", "``") + "`"

@@ -82,17 +82,12 @@ class LandedFile:
     is_new: bool
 
 
-def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> list[LandedFile]:
-    """Give every file version an id, inserting the versions not seen before."""
-    known = {
-        (source, signature): file_id
-        for file_id, source, signature in con.execute(
-            f"select file_id, source_file, file_signature from {SCHEMA}.xdr_files"
-        ).fetchall()
-    }
-    next_id = max(known.values(), default=0) + 1
+def assign_file_ids(
+    files: Sequence[InputFile], known: dict[tuple[str, str], int], next_id: int
+) -> list[LandedFile]:
+    """Each file with the id of its version: the known one, else ``next_id`` onwards (new)."""
+    known = dict(known)
     landed: list[LandedFile] = []
-    now = datetime.now()
     for file in files:
         existing = known.get(file.version_key)
         if existing is not None:
@@ -101,6 +96,28 @@ def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> lis
         landed.append(LandedFile(next_id, file, is_new=True))
         known[file.version_key] = next_id
         next_id += 1
+    return landed
+
+
+def note_rows(landed: Sequence[LandedFile]) -> list[tuple]:
+    """The ``xdr_line_notes`` rows of ``landed``: (file_id, line_number, note, detail, raw_text)."""
+    return [
+        (x.file_id, n.line_number, n.note, n.detail, n.raw_text)
+        for x in landed
+        for n in x.file.notes
+    ]
+
+
+def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> list[LandedFile]:
+    """Give every file version an id, inserting the versions not seen before."""
+    known = {
+        (source, signature): file_id
+        for file_id, source, signature in con.execute(
+            f"select file_id, source_file, file_signature from {SCHEMA}.xdr_files"
+        ).fetchall()
+    }
+    landed = assign_file_ids(files, known, max(known.values(), default=0) + 1)
+    now = datetime.now()
     new = [item for item in landed if item.is_new]
     if new:
         rows = pa.table(
@@ -130,11 +147,7 @@ def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> lis
         con.register("new_xdr_files", rows)
         con.execute(f"insert into {SCHEMA}.xdr_files by name select * from new_xdr_files")
         con.unregister("new_xdr_files")
-        notes = [
-            (x.file_id, n.line_number, n.note, n.detail, n.raw_text)
-            for x in new
-            for n in x.file.notes
-        ]
+        notes = note_rows(new)
         if notes:
             con.executemany(f"insert into {SCHEMA}.xdr_line_notes values (?, ?, ?, ?, ?)", notes)
     con.execute(

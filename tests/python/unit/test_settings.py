@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,19 @@ def test_only_the_settings_module_reads_the_environment() -> None:
         if re.search(r"os\.environ|os\.getenv|environ\[", text):
             readers.append(path.relative_to(REPO).as_posix())
     assert readers == ["python/xdr_warehouse/settings.py"]
+
+
+def test_spark_processes_get_loopback_and_this_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARK_HOME", "/opt/another-spark")
+    monkeypatch.setenv("SPARK_LOCAL_IP", "10.0.0.5")
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.enabled=true pyspark-shell")
+    settings = Settings.from_env({}, project_dir=tmp_path)
+    env = settings.spark_environment()
+    assert env["SPARK_LOCAL_IP"] == "127.0.0.1" and env["PATH"]
+    assert env["PYSPARK_PYTHON"] == sys.executable
+    assert not {"SPARK_HOME", "PYSPARK_SUBMIT_ARGS"} & set(env)
+    assert settings.dbt_vars()["xdr_spark_warehouse"] == str(tmp_path / "warehouse" / "spark")
+    spark_dir = Settings.from_env({"XDR_SPARK_DIR": "elsewhere"}, project_dir=tmp_path).spark_dir
+    assert spark_dir == tmp_path / "elsewhere"
