@@ -57,7 +57,10 @@
     {%- endif -%}
     {%- set full = xdr_full_build() -%}
     {%- set changed = {} -%}
-    {%- for name in ['int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'] -%}
+    {%- set changed_models = [
+        'int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'
+    ] -%}
+    {%- for name in changed_models -%}
         {%- do changed.update({name: api.Relation.create(
             database=relation.database, schema='intermediate', identifier=name
         )}) -%}
@@ -66,7 +69,7 @@
         '__changed_customers__':
             'msisdn in (select msisdn from ' ~ changed['int_customers_changed'] ~ ')',
         '__added_files__': 'file_id in (select file_id from '
-            ~ changed['int_file_versions_changed'] ~ " where change = 'added')",
+            ~ changed['int_file_versions_changed'] ~ " where change_type = 'added')",
         '__changed_hashes__':
             'record_hash in (select record_hash from ' ~ changed['int_record_hashes_changed'] ~ ')',
     } -%}

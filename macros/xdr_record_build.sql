@@ -82,7 +82,10 @@
     {%- set changed = api.Relation.create(
         database=target.database, schema='intermediate', identifier='int_customers_changed'
     ) %}
-    {%- if not full_build and adapter.get_relation(changed.database, changed.schema, changed.identifier) is not none %}
+    {%- set changed_exists = adapter.get_relation(
+        changed.database, changed.schema, changed.identifier
+    ) is not none %}
+    {%- if not full_build and changed_exists %}
     -- the customers this build changed, for an incremental publish (a full build
     -- is published in full); the logs of the last 30 passing builds are kept
     insert into audit.customer_changes
@@ -99,7 +102,9 @@
     insert into {{ source('build_state', 'applied_file_versions') }}
     select file_id from {{ source('xdr', 'files') }} where is_current;
     {%- for relation in [loaded, totals] %}
-    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is not none %}
+    {%- if adapter.get_relation(
+        relation.database, relation.schema, relation.identifier
+    ) is not none %}
     delete from {{ relation }}
     where file_id not in (select file_id from {{ source('xdr', 'files') }} where is_current);
     {%- endif %}

@@ -23,9 +23,10 @@
 with
 
 records as (
-    select * from {{ ref('int_records_loaded') }}
+    select loaded.*
+    from {{ ref('int_records_loaded') }} as loaded
     {%- if is_incremental() %}
-    where file_id not in (select file_id from {{ this }})
+    where loaded.file_id not in (select totals.file_id from {{ this }} as totals)
     {%- endif %}
 ),
 

@@ -26,7 +26,7 @@ applied as (
 added as (
     select
         current_versions.file_id,
-        'added' as change
+        'added' as change_type
     from current_versions
     left join applied on current_versions.file_id = applied.file_id
     where applied.file_id is null
@@ -35,7 +35,7 @@ added as (
 removed as (
     select
         applied.file_id,
-        'removed' as change
+        'removed' as change_type
     from applied
     left join current_versions on applied.file_id = current_versions.file_id
     where current_versions.file_id is null

@@ -14,7 +14,7 @@ changes as (
 
 final as (
     select
-        changes.change,
+        changes.change_type,
         records.*
     from records
     inner join changes on records.file_id = changes.file_id

@@ -16,14 +16,20 @@
 with
 
 sessions as (
-    select * from {{ ref('int_sessions_deduplicated') }}
-    where is_unattributed
+    select deduplicated.*
+    from {{ ref('int_sessions_deduplicated') }} as deduplicated
+    where deduplicated.is_unattributed
         {%- if is_incremental() %}
         and (
-            file_id in (
-                select file_id from {{ ref('int_file_versions_changed') }} where change = 'added'
+            deduplicated.file_id in (
+                select versions.file_id
+                from {{ ref('int_file_versions_changed') }} as versions
+                where versions.change_type = 'added'
             )
-            or record_hash in (select record_hash from {{ ref('int_record_hashes_changed') }})
+            or deduplicated.record_hash in (
+                select changed_hashes.record_hash
+                from {{ ref('int_record_hashes_changed') }} as changed_hashes
+            )
         )
         {%- endif %}
 ),

@@ -8,7 +8,8 @@
 -- depends_on: {{ ref('xdr_quarantined_records') }}, {{ ref('int_sessions_deduplicated') }}
 -- depends_on: {{ source('build_state', 'applied_file_versions') }}
 {%- if not xdr_full_build() %}
-select 1 as skipped_on_incremental_builds where false
+select 1 as skipped_on_incremental_builds
+where false
 {%- else %}
 
 with

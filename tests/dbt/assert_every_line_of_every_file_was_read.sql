@@ -10,19 +10,19 @@ files as (
     from {{ ref('stg_xdr__files') }} as files
     inner join {{ ref('int_file_versions_changed') }} as changes
         on files.file_id = changes.file_id
-    where changes.change = 'added'
+    where changes.change_type = 'added'
 ),
 
 loaded as (
     select
-        file_id,
+        records.file_id,
         count(*) as stored_records,
-        count(distinct record_number) as distinct_numbers,
-        min(record_number) as first_number,
-        max(record_number) as last_number
-    from {{ ref('int_records_loaded') }}
-    where file_id in (select file_id from files)
-    group by file_id
+        count(distinct records.record_number) as distinct_numbers,
+        min(records.record_number) as first_number,
+        max(records.record_number) as last_number
+    from {{ ref('int_records_loaded') }} as records
+    where records.file_id in (select files.file_id from files)
+    group by records.file_id
 ),
 
 final as (

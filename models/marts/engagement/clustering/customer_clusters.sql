@@ -23,20 +23,24 @@ with
 
 customers as (
     select
-        msisdn,
-        session_count,
-        total_duration_ms,
-        total_traffic_bytes
-    from {{ ref('customer_engagement') }}
+        engagement.msisdn,
+        engagement.session_count,
+        engagement.total_duration_ms,
+        engagement.total_traffic_bytes
+    from {{ ref('customer_engagement') }} as engagement
     {%- if not relabel_all %}
-    where msisdn in (select msisdn from {{ ref('int_customers_changed') }})
+    where engagement.msisdn in (
+        select changed.msisdn from {{ ref('int_customers_changed') }} as changed
+    )
     {%- endif %}
 ),
 
 model as (
-    select * from {{ ref('engagement_cluster_model') }}
-    where model_version = (
-        select max(model_version) from {{ ref('engagement_cluster_model') }}
+    select models.*
+    from {{ ref('engagement_cluster_model') }} as models
+    where models.model_version = (
+        select max(versions.model_version)
+        from {{ ref('engagement_cluster_model') }} as versions
     )
 ),
 

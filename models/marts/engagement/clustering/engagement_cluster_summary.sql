@@ -9,10 +9,13 @@ clusters as (
 
 model as (
     select distinct
-        cluster_model_id,
-        fitted_at
-    from {{ ref('engagement_cluster_model') }}
-    where model_version = (select max(model_version) from {{ ref('engagement_cluster_model') }})
+        models.cluster_model_id,
+        models.fitted_at
+    from {{ ref('engagement_cluster_model') }} as models
+    where models.model_version = (
+        select max(versions.model_version)
+        from {{ ref('engagement_cluster_model') }} as versions
+    )
 ),
 
 customers as (

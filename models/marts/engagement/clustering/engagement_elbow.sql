@@ -5,14 +5,18 @@
 with
 
 latest_model as (
-    select cluster_model_id
-    from {{ ref('engagement_cluster_model') }}
-    where model_version = (select max(model_version) from {{ ref('engagement_cluster_model') }})
+    select models.cluster_model_id
+    from {{ ref('engagement_cluster_model') }} as models
+    where models.model_version = (
+        select max(versions.model_version)
+        from {{ ref('engagement_cluster_model') }} as versions
+    )
 ),
 
 curve as (
-    select * from {{ ref('engagement_elbow_curve') }}
-    where cluster_model_id in (select cluster_model_id from latest_model)
+    select curves.*
+    from {{ ref('engagement_elbow_curve') }} as curves
+    where curves.cluster_model_id in (select latest_model.cluster_model_id from latest_model)
 ),
 
 final as (
