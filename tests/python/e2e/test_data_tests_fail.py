@@ -1,0 +1,119 @@
+"""The project's data tests fail on the faults they exist for.
+
+A small warehouse is built (every test passes), then its marts are corrupted in
+the build database one fault at a time (a NULL, a negative count, a duplicate
+key, a total that no longer reconciles) and ``dbt test`` must fail exactly the
+tests that guard against it, with the failing rows naming the faulty columns
+(``store_failures``). A generic test that could never fail would pass here.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from conftest import Workspace, new_workspace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    from xdr_warehouse.generate import generate_xdr
+
+    root = tmp_path_factory.mktemp("tamper")
+    csv = root / "xdr.csv"
+    generate_xdr(csv, 3_000, seed=11)
+    ws = new_workspace(root / "ws")
+    result = ws.dbt(["build"], csv)
+    assert result.success, result.exception
+    return ws
+
+
+def failing_tests(ws: Workspace, select: str) -> dict[str, int]:
+    """``dbt test --store-failures`` on ``select``: {test name: failing rows} of the failures."""
+    result = ws.dbt(["test", "--select", select, "--store-failures"])
+    assert result.result is not None, result.exception
+    STORED.update({r.node.name: r.node.relation_name for r in result.result.results})
+    return {
+        r.node.name: int(r.failures or 0)
+        for r in result.result.results
+        if str(r.status) in ("fail", "error")
+    }
+
+
+#: Test name -> the table ``store_failures`` wrote its failing rows to.
+STORED: dict[str, str] = {}
+
+
+def corrupt(ws: Workspace, *statements: str) -> None:
+    with duckdb.connect(str(ws.build_db)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
+def one_msisdn(ws: Workspace, table: str, offset: int = 0) -> int:
+    sql = f"select msisdn from marts.{table} order by msisdn limit 1 offset {offset}"
+    return ws.query(sql)[0][0]
+
+
+def test_the_build_passes_before_any_fault(small_warehouse: Workspace) -> None:
+    assert failing_tests(small_warehouse, "customer_engagement customer_application_traffic") == {}
+
+
+def test_null_and_negative_values_fail_the_column_tests_naming_the_columns(
+    small_warehouse: Workspace,
+) -> None:
+    ws = small_warehouse
+    first, second = one_msisdn(ws, "customer_engagement"), one_msisdn(ws, "customer_engagement", 1)
+    corrupt(
+        ws,
+        "create table main.saved_engagement as select * from marts.customer_engagement",
+        f"update marts.customer_engagement set total_dl_bytes = null, session_count = null "
+        f"where msisdn = {first}",
+        f"update marts.customer_engagement set total_duration_ms = -1 where msisdn = {second}",
+    )
+    try:
+        failures = failing_tests(ws, "customer_engagement,test_type:generic")
+        not_null = [name for name in failures if name.startswith("not_null_columns_")]
+        not_negative = [name for name in failures if name.startswith("not_negative_columns_")]
+        assert len(not_null) == 1 and failures[not_null[0]] == 1, failures
+        assert len(not_negative) == 1 and failures[not_negative[0]] == 1, failures
+        nulls = ws.query(f"select null_columns, msisdn from {STORED[not_null[0]]}")
+        assert nulls == [("session_count, total_dl_bytes", first)]
+        negatives = ws.query(f"select negative_columns, msisdn from {STORED[not_negative[0]]}")
+        assert negatives == [("total_duration_ms", second)]
+    finally:
+        corrupt(
+            ws,
+            "delete from marts.customer_engagement",
+            "insert into marts.customer_engagement select * from main.saved_engagement",
+            "drop table main.saved_engagement",
+        )
+    assert failing_tests(ws, "customer_engagement,test_type:generic") == {}
+
+
+def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Workspace) -> None:
+    ws = small_warehouse
+    msisdn = one_msisdn(ws, "customer_application_traffic")
+    corrupt(
+        ws,
+        "create table main.saved_traffic as select * from marts.customer_application_traffic",
+        # one customer's Email row twice, its bytes counted twice
+        f"insert into marts.customer_application_traffic select * "
+        f"from marts.customer_application_traffic "
+        f"where msisdn = {msisdn} and application = 'Email'",
+    )
+    try:
+        failures = failing_tests(ws, "customer_application_traffic")
+        assert any(name.startswith("customer_application_traffic_one_row_per") for name in failures)
+        assert "customer_app_traffic_plus_unattributed_equals_application_usage" in failures
+        assert not any(name.startswith("not_null_columns_") for name in failures), failures
+    finally:
+        corrupt(
+            ws,
+            "delete from marts.customer_application_traffic",
+            "insert into marts.customer_application_traffic select * from main.saved_traffic",
+            "drop table main.saved_traffic",
+        )
+    assert failing_tests(ws, "customer_application_traffic") == {}
