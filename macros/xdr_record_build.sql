@@ -53,7 +53,10 @@
     {%- set totals = api.Relation.create(
         database=target.database, schema='intermediate', identifier='int_file_version_totals'
     ) -%}
-    begin transaction;
+    {#- Run here, in one transaction, rather than returned as the hook's SQL: the
+        queries above may have opened dbt's transaction already (a build of only
+        views or seeds), and a `begin` of our own would then fail. -#}
+    {%- set record_sql -%}
     create schema if not exists audit;
     create table if not exists audit.dbt_builds (
         invocation_id varchar,
@@ -110,5 +113,10 @@
     {%- endif %}
     {%- endfor %}
     {%- endif %}
-    commit
+    {%- endset %}
+    {%- call statement('xdr_record_build', auto_begin=True) -%}
+        {{ record_sql }}
+    {%- endcall %}
+    {%- do adapter.commit() %}
+    {{ return("select 1") }}
 {% endmacro %}
