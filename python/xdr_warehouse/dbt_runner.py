@@ -18,6 +18,8 @@ import logging
 import os
 import re
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import datetime
@@ -26,6 +28,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from xdr_warehouse.progress import Activity, Heartbeat
 from xdr_warehouse.settings import Settings
 
 log = logging.getLogger("xdr_warehouse")
@@ -50,16 +53,29 @@ def lock_error_in(text: str) -> str | None:
 
 
 class DbtProgress:
-    """A dbtRunner callback: one line per model as it finishes, tests counted."""
+    """A dbtRunner callback: one line per model as it finishes, tests counted, and
+    what is running now (:meth:`activities`, for a :class:`~xdr_warehouse.progress.Heartbeat`)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.tests: dict[str, int] = {}
+        #: unique_id -> (name, time.monotonic() at its start) of the nodes running now
+        self.running: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self.heartbeat: Heartbeat | None = None
 
     def __call__(self, event: Any) -> None:
-        if event.info.name != "NodeFinished":
+        name = event.info.name
+        if name == "NodeStart":
+            node = event.data.node_info
+            with self._lock:
+                self.running[node.unique_id] = (node.node_name, time.monotonic())
+            return
+        if name != "NodeFinished":
             return
         node = event.data.node_info
+        with self._lock:
+            self.running.pop(node.unique_id, None)
         status = str(node.node_status)
         if node.resource_type in ("test", "unit_test"):
             self.tests[status] = self.tests.get(status, 0) + 1
@@ -71,13 +87,50 @@ class DbtProgress:
             f"    {status.upper():<7} {node.resource_type} {node.node_name} ({seconds:.1f} s)"
         )
 
+    def activities(self, min_seconds: float = 2.0) -> list[Activity]:
+        """The nodes running for at least ``min_seconds``, longest first, with the
+        share of its current query DuckDB has done."""
+        now = time.monotonic()
+        with self._lock:
+            running = sorted(self.running.items(), key=lambda item: item[1][1])
+        return [
+            Activity(name, query_progress(uid), started=started)
+            for uid, (name, started) in running
+            if now - started >= min_seconds
+        ]
+
     def _line(self, text: str) -> None:
         """One whole line in one write (dbt's threads finish nodes at the same time)."""
+        if self.heartbeat is not None:
+            self.heartbeat.line(text)
+            return
         self.out.write(text + "\n")
         self.out.flush()
 
     def summary(self) -> str:
         return ", ".join(f"{n} {status}" for status, n in sorted(self.tests.items())) or "none"
+
+
+def query_progress(unique_id: str) -> float | None:
+    """The share (0..1) of its current query done by the node's DuckDB connection, when
+    DuckDB can tell (the profile sets ``enable_progress_bar``); None otherwise.
+
+    dbt names each thread's connection after the node it runs; the connection's
+    DuckDB cursor answers ``query_progress()`` from any thread (-1: no query).
+    """
+    try:
+        from dbt.adapters.factory import FACTORY
+
+        for adapter in list(FACTORY.adapters.values()):
+            connections = adapter.connections.thread_connections
+            for connection in list(connections.values()):
+                if connection.name != unique_id or str(connection.state) != "open":
+                    continue
+                value = connection.handle.cursor().query_progress()
+                return value / 100 if value is not None and value >= 0 else None
+    except Exception:  # noqa: BLE001 - progress is best effort; it never breaks the build
+        return None
+    return None
 
 
 def _elapsed(started: str, finished: str) -> float:
@@ -192,10 +245,13 @@ def run_dbt(
     with (
         _in_folder(settings.project_dir),
         open(settings.log_dir / "dbt-console.log", "a") as console,
+        Heartbeat(progress.activities, out, interval=settings.progress_seconds) as heartbeat,
         redirect_stdout(console),
         redirect_stderr(console),
     ):
+        progress.heartbeat = heartbeat
         result = dbtRunner(callbacks=[progress]).invoke(args)
+    progress.heartbeat = None
     if command and command[0] in {"build", "test"}:
         print(f"    tests and unit tests: {progress.summary()}", file=out, flush=True)
     log.info("dbt %s -> success=%s", " ".join(args), result.success)

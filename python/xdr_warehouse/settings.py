@@ -79,6 +79,9 @@ class Settings:
     #: metastore (``metastore/``) and the standalone cluster's logs (``cluster/``).
     spark_dir: Path = Path("warehouse/spark")
     dashboard_port: int = 8501
+    #: Seconds between the progress lines of a long step in a log or CI (a terminal
+    #: gets one line rewritten every second).
+    progress_seconds: float = 10.0
 
     #: Environment variable of each field (those without one are fixed or come from options).
     ENV = {
@@ -102,6 +105,7 @@ class Settings:
         "spark_executor_memory": "XDR_SPARK_EXECUTOR_MEMORY",
         "spark_dir": "XDR_SPARK_DIR",
         "dashboard_port": "XDR_DASHBOARD_PORT",
+        "progress_seconds": "XDR_PROGRESS_SECONDS",
     }
 
     @classmethod
@@ -118,7 +122,8 @@ class Settings:
         for name, variable in cls.ENV.items():
             raw = env.get(variable)
             if raw not in (None, ""):
-                values[name] = int(raw) if kinds[name] == "int" else raw
+                convert = {"int": int, "float": float}.get(str(kinds[name]), str)
+                values[name] = convert(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(project_dir=project_dir, **values)
         return settings.resolved()
