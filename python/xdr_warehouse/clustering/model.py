@@ -1,7 +1,7 @@
 """The cluster model: a scaler and k centroids, fitted on a sample, stored as a table.
 
 The Python stage fits the model on the customers of the fit sample
-(``int_customers_sampled_for_clustering``: every customer up to
+(``clustering_fit_sample``: every customer up to
 ``cluster_fit_sample_size``, above that a sample drawn by a hash of the MSISDN
 that every engine draws alike) and returns it as ``engagement_cluster_model``,
 one row per cluster. ``customer_clusters`` then labels every customer in SQL

@@ -23,7 +23,7 @@ class ClusterSettings:
     seed: int = 42
     n_init: int = 10
     max_iter: int = 300
-    fit_sample_size: int = 1_000_000
+    fit_sample_size: int = 250_000
     threads: int = 1
     elbow_k_min: int = 1
     elbow_k_max: int = 10
