@@ -55,7 +55,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> None:
     from xdr_warehouse.diskspace import disk_warning
 
     spec = job.input_path(settings, args.records, args.seed)
-    with job.step(f"ingest {spec}"):
+    with job.step(f"ingest {spec}", settings.progress_seconds):
         result = call(lambda: job.ingest(settings, spec))
         print(f"    {result.summary()}", flush=True)
         warning = disk_warning([x.file for x in result.files], settings.build_db)
@@ -75,12 +75,12 @@ def _build(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _publish(settings: Settings) -> None:
-    with job.step("publish the BI database and Parquet exports"):
+    with job.step("publish the BI database and Parquet exports", settings.progress_seconds):
         call(lambda: job.publish(settings))
 
 
 def _report(settings: Settings) -> None:
-    with job.step("write the report"):
+    with job.step("write the report", settings.progress_seconds):
         call(lambda: job.report(settings))
 
 

@@ -19,6 +19,7 @@ import duckdb
 
 from xdr_warehouse.dbt_runner import DbtError, last_build_problem, lock_error_in, run_dbt
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
+from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
 
 log = logging.getLogger("xdr_warehouse")
@@ -37,11 +38,17 @@ def step_errors() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def step(name: str) -> Iterator[None]:
-    """Print a step's name, then its duration when it ends."""
+def step(name: str, progress_seconds: float | None = None) -> Iterator[None]:
+    """Print a step's name, then its duration when it ends. With ``progress_seconds``,
+    a heartbeat says meanwhile what the step has read, written and last logged."""
     print(f"==> {name} ...", flush=True)
     start = time.perf_counter()
-    yield
+    if progress_seconds is None:
+        yield
+    else:
+        short = name.split(" ", 1)[0]
+        with StepProbe(short, log) as probe, Heartbeat(probe, interval=progress_seconds):
+            yield
     seconds = time.perf_counter() - start
     print(f"    {name}: done in {seconds:.1f} s", flush=True)
     log.info("%s: %.1f s", name, seconds)

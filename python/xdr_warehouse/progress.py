@@ -6,16 +6,20 @@ anywhere else (a log file, CI) it writes a plain line every ``interval`` seconds
 (10 by default), so a step that runs for minutes is never silent. A probe
 returns :class:`Activity` items: a name, and the fraction done when it is known
 (DuckDB's ``query_progress()``, bytes read of the total), from which the time
-left is estimated.
+left is estimated. Steps other than dbt report the bytes they read and wrote
+and the last thing they logged (:class:`StepProbe`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
@@ -46,6 +50,11 @@ def format_seconds(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def format_bytes(size: float) -> str:
+    """0.4 MB, 812.0 MB, 3.7 GB (powers of ten, as the rest of the project)."""
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
 
 
 def describe(activity: Activity, running_for: float) -> str:
@@ -162,3 +171,53 @@ class Heartbeat:
             self._thread.join(timeout=5)
         with self._lock:
             self._clear()
+
+
+def io_bytes() -> tuple[int, int] | None:
+    """Bytes this process has read and written so far (Linux ``/proc/self/io``), or None."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/io").read_text().splitlines())
+        return int(fields["rchar"]), int(fields["wchar"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+class LastMessage(logging.Handler):
+    """Keeps the last INFO message of a logger (what a step last said it did)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.text = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):  # a bad record must not break the step
+            self.text = record.getMessage()
+
+
+class StepProbe:
+    """The status of a step that is not dbt: the bytes it read and wrote so far and the
+    last thing it logged (``logger``), for a :class:`Heartbeat`."""
+
+    def __init__(self, name: str, logger: logging.Logger, started: float | None = None) -> None:
+        self.name = name
+        self.logger = logger
+        self.started = time.monotonic() if started is None else started
+        self.at_start = io_bytes()
+        self.last = LastMessage()
+
+    def __enter__(self) -> StepProbe:
+        self.logger.addHandler(self.last)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.last)
+
+    def __call__(self) -> list[Activity]:
+        parts = []
+        now = io_bytes()
+        if now is not None and self.at_start is not None:
+            read, written = now[0] - self.at_start[0], now[1] - self.at_start[1]
+            parts.append(f"{format_bytes(read)} read, {format_bytes(written)} written")
+        if self.last.text:
+            parts.append(f"last: {self.last.text}")
+        return [Activity(self.name, detail="; ".join(parts), started=self.started)]

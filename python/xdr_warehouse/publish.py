@@ -800,6 +800,7 @@ def write_parquet_release(
                     [comments.get(table) or "", json.dumps(column_comments)],
                 )
                 atomic.fsync(path)
+                log.info("wrote %s", path.name)
         atomic.fsync(release_tmp)
     log.info("wrote Parquet exports into %s", release_tmp)
 
@@ -910,6 +911,7 @@ def publish(
                     limits,
                     build_id,
                 )
+                log.info("checking the new file against the build (rows, checksums, types)")
                 audit_database(temp_db, build_db, published_db, published, limits)
             else:
                 published, changed_tables = patched
@@ -919,6 +921,7 @@ def publish(
                 atomic.fsync(temp_db)
                 os.chmod(temp_db, READ_ONLY_MODE)
             current = _current_release(export_dir)
+            log.info("writing the Parquet exports")
             write_parquet_release(
                 temp_db, release_tmp, published_db, tables, limits,
                 unchanged_from=export_dir / RELEASES_DIR / current if current else None,

@@ -104,3 +104,25 @@ def test_dbt_progress_lists_the_nodes_running_long_enough_oldest_first() -> None
     progress(_event("NodeFinished", "model.p.big", "big", status="success"))
     assert [a.name for a in progress.activities(min_seconds=0)] == ["quick"]
     assert "SUCCESS model big (2.0 s)" in progress.out.getvalue()
+
+
+def test_a_step_reports_what_it_read_wrote_and_last_logged(tmp_path) -> None:  # noqa: ANN001
+    import logging
+
+    from xdr_warehouse.progress import StepProbe, format_bytes
+
+    assert format_bytes(400_000) == "0.4 MB" and format_bytes(3.7e9) == "3.7 GB"
+    logger = logging.getLogger("xdr_warehouse.test_progress")
+    logger.setLevel(logging.INFO)
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 3_000_000)
+    with StepProbe("publish", logger, started=time.monotonic() - 5) as probe:
+        logger.info("copied table %s", "marts.customer_engagement")
+        assert len(data.read_bytes()) == 3_000_000
+        (activity,) = probe()
+    assert activity.name == "publish" and activity.started is not None
+    read = float(activity.detail.split(" MB read")[0])
+    assert read >= 3.0, activity.detail
+    assert activity.detail.endswith("last: copied table marts.customer_engagement")
+    logger.info("after the step")  # the probe's handler is gone
+    assert probe.last.text == "copied table marts.customer_engagement"
