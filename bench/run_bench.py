@@ -366,13 +366,13 @@ def markdown(results: dict) -> str:
             + " | ".join(cells)
             + f" | {(size.get('warehouse') or {}).get('wall_s', 0):.1f} |"
         )
-    lines += ["", "Notebook stages (seconds):", ""]
     nb_names: list[str] = []
     for size in results["sizes"]:
         for name in (size.get("notebook") or {}).get("stages") or {}:
             if name not in nb_names:
                 nb_names.append(name)
     if any(size.get("notebook") for size in results["sizes"]):
+        lines += ["", "Notebook stages (seconds):", ""]
         lines.append("| records | format | " + "".join(f"{n} | " for n in nb_names) + "note |")
         lines.append("| ---: | --- |" + " ---: |" * len(nb_names) + " --- |")
         for size in results["sizes"]:
