@@ -274,6 +274,7 @@ def warehouse_env(work: Path, xdr_path: Path, **extra: str) -> dict[str, str]:
             "XDR_LANDING_DIR": str(work / "landing"),
             "XDR_TEMP_DIR": str(work / "tmp"),
             "XDR_LOG_DIR": str(work / "logs"),
+            "XDR_SPARK_DIR": str(work / "spark"),  # unused on DuckDB, but never warehouse/
             "DBT_TARGET_PATH": str(work / "target"),
             "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",
