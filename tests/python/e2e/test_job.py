@@ -160,8 +160,15 @@ def test_a_long_build_says_what_runs_and_how_far_it_is(
     progress = [line for line in lines if line.startswith("    ... ")]
     assert progress, lines
     assert all("(running " in line for line in progress), progress
-    # the Python stage runs for seconds
-    assert any("engagement_cluster_model (running" in line for line in progress), progress
+    # the lines name nodes of the project (which ones run longest depends on the machine)
+    nodes = {
+        part.split(" (running ")[0]
+        for line in progress
+        for part in line.removeprefix("    ... ").split("; ")
+    }
+    project = (ws.settings.project_dir / "models").rglob("*.*")
+    models = {path.stem for path in project if path.suffix in (".sql", ".py")}
+    assert nodes & models, (nodes, progress)
 
 
 def test_a_long_query_reports_the_share_duckdb_has_done(
@@ -182,7 +189,10 @@ def test_a_long_query_reports_the_share_duckdb_has_done(
         if line.startswith("    ... slow_on_purpose (running") and "%" in line
     ]
     assert shares, lines
-    assert all(0 <= share <= 100 for share in shares) and shares == sorted(shares), shares
+    assert all(0 <= share <= 100 for share in shares), shares
+    # the share rises while the query runs; dbt's statements after it start at 0 again
+    rising = shares[: shares.index(max(shares)) + 1]
+    assert max(shares) > 0 and rising == sorted(rising), shares
 
 
 def test_a_build_of_only_a_seed_is_recorded(workspace: Workspace, small_csv: Path) -> None:
