@@ -8,26 +8,42 @@ with
 
 customers as (
     select
-        cast(coalesce(sum(session_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(total_duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(total_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
+        cast(coalesce({{ xdr_exact_sum('session_count') }}, 0) as decimal(38, 0)) as sessions,
+        cast(
+            coalesce({{ xdr_exact_sum('total_duration_ms') }}, 0) as decimal(38, 0)
+        ) as duration_ms,
+        cast(
+            coalesce({{ xdr_exact_sum('total_traffic_bytes') }}, 0) as decimal(38, 0)
+        ) as traffic_bytes
     from {{ ref('customer_engagement') }}
 ),
 
 unattributed as (
     select
-        cast(coalesce(sum(unattributed_record_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(unattributed_duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(unattributed_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
+        cast(
+            coalesce({{ xdr_exact_sum('unattributed_record_count') }}, 0) as decimal(38, 0)
+        ) as sessions,
+        cast(
+            coalesce({{ xdr_exact_sum('unattributed_duration_ms') }}, 0) as decimal(38, 0)
+        ) as duration_ms,
+        cast(
+            coalesce({{ xdr_exact_sum('unattributed_traffic_bytes') }}, 0) as decimal(38, 0)
+        ) as traffic_bytes
     from {{ ref('xdr_load_audit') }}
 ),
 
 loaded as (
     select
-        cast(coalesce(sum(totals.loaded_record_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(totals.duration_ms), 0) as decimal(38, 0)) as duration_ms,
         cast(
-            coalesce(sum(totals.total_dl_bytes + totals.total_ul_bytes), 0) as decimal(38, 0)
+            coalesce({{ xdr_exact_sum('totals.loaded_record_count') }}, 0) as decimal(38, 0)
+        ) as sessions,
+        cast(
+            coalesce({{ xdr_exact_sum('totals.duration_ms') }}, 0) as decimal(38, 0)
+        ) as duration_ms,
+        cast(
+            coalesce(
+                {{ xdr_exact_sum('totals.total_dl_bytes + totals.total_ul_bytes') }}, 0
+            ) as decimal(38, 0)
         ) as traffic_bytes
     from {{ ref('int_file_version_totals') }} as totals
     inner join {{ ref('stg_xdr__files') }} as files on totals.file_id = files.file_id
@@ -37,8 +53,8 @@ loaded as (
 duplicated as (
     select
         cast(count(*) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(total_dl_bytes + total_ul_bytes), 0) as decimal(38, 0))
+        cast(coalesce({{ xdr_exact_sum('duration_ms') }}, 0) as decimal(38, 0)) as duration_ms,
+        cast(coalesce({{ xdr_exact_sum('total_dl_bytes + total_ul_bytes') }}, 0) as decimal(38, 0))
             as traffic_bytes
     from {{ ref('int_records_duplicated') }}
 ),
