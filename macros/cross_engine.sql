@@ -206,6 +206,12 @@
     sum(cast({{ expression }} as decimal(38, 0)))
 {%- endmacro %}
 
+{#- The exact total of an integer expression as decimal(38, 0), 0 over no
+    rows: the same type on both engines, for totals compared across tables. -#}
+{% macro xdr_exact_total(expression) -%}
+    cast(coalesce({{ xdr_exact_sum(expression) }}, 0) as decimal(38, 0))
+{%- endmacro %}
+
 {#- The record number of a line of a text export (raw.xdr_lines; line 1 is the
     header, so record n is line n + 1). DuckDB's raw layer has no line
     numbers: int_records_loaded numbers the lines after storing them, in the
