@@ -11,7 +11,7 @@ then apply (dbt sets ``spark.sql.ansi.enabled=false``; this session has it too).
 Network: the driver listens on 127.0.0.1 only (``spark.driver.host``,
 ``spark.driver.bindAddress``), the web UI is off, and the JVM inherits
 ``SPARK_LOCAL_IP=127.0.0.1`` (:meth:`Settings.prepare_spark_environment`); the
-test ``tests/python/spark/test_loopback.py`` checks every listening socket.
+test ``tests/python/spark/test_spark_loopback.py`` checks every listening socket.
 
 Files: managed tables go under ``settings.spark_dir`` (``raw.db/``...), the
 Derby metastore and ``derby.log`` under ``spark_dir/metastore``, Hive's scratch
