@@ -43,17 +43,22 @@ data: $(STAMP)
 	$(BIN)/xdr generate --records 150000 --out data/generated/xdr_150k.csv
 
 ## Benchmark against the notebook approach (pandas + scikit-learn): 150k, 1M and 10M
-## generated records (data/bench/, reused), then adding 1/30 of the data to a
-## 10M-record warehouse. Results: bench/results/latest.{md,json,png}.
+## generated records (data/bench/, reused), then the incremental load on 10M records
+## in 30 files (29 built, the 30th added, a re-run, a --full-refresh).
+## Results: bench/results/latest.{md,json,png}.
 ## Other sizes: make bench BENCH_SIZES="150000 1000000" BENCH_INCREMENTAL=1000000
+## Both input formats on the same records: make bench BENCH_FORMATS="csv parquet"
+## (auto = CSV unless the disk cannot hold it, then Parquet).
 BENCH_SIZES ?= 150000 1000000 10000000
 BENCH_INCREMENTAL ?= 10000000
+BENCH_FORMATS ?= auto
 bench: $(STAMP)
-	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --incremental $(BENCH_INCREMENTAL)
+	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --formats $(BENCH_FORMATS) \
+		--incremental $(BENCH_INCREMENTAL)
 
 ## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV
 ## (needs about 60 GB free), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt
-## node at a time (the two clustering models each hold every customer).
+## node at a time (XDR_DBT_THREADS=1, so no two large nodes hold memory at once).
 ## Results: bench/results/100m/.
 BENCH_100M_MEMORY ?= 4GB
 bench-100m: $(STAMP)

@@ -2,8 +2,10 @@
 
 ``run_bench.py`` (warehouse vs notebook) and ``bench_incremental.py`` (adding
 files to a built warehouse) use these. Every warehouse run gets its own build
-database, published file, exports, temp, dbt target and log folders under the
-run's work folder, so a benchmark never touches ``warehouse/``.
+database, published file, exports, landing, temp, report, dbt target and log
+folders under the run's work folder (:func:`warehouse_env`, checked against
+every path setting of :class:`xdr_warehouse.settings.Settings`), so a benchmark
+never touches ``warehouse/``, ``logs/`` or ``target/``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+# This checkout's package first (the venv may hold an editable install of another one).
+if str(REPO / "python") not in sys.path:
+    sys.path.insert(0, str(REPO / "python"))
+
+from xdr_warehouse.settings import Settings  # noqa: E402
+
 BIN = Path(sys.executable).parent
 DATA_DIR = REPO / "data" / "bench"
 RESULTS_DIR = REPO / "bench" / "results"
@@ -78,35 +86,31 @@ def machine() -> dict:
     }
 
 
-def duckdb_settings() -> dict:
-    """The build target's DuckDB settings as profiles.yml resolves them from the environment."""
+def duckdb_settings(env: dict[str, str] | None = None) -> dict:
+    """The DuckDB and dbt settings a warehouse run gets, as ``xdr`` resolves them.
+
+    ``xdr`` passes its :class:`Settings` (from the environment) to dbt as
+    ``--vars`` and ``--threads``; ``preserve_insertion_order`` is fixed in the
+    dev target of profiles.yml.
+    """
+    settings = Settings.from_env(env, project_dir=REPO)
     return {
-        name: profile_setting(name)
-        for name in ("memory_limit", "threads", "temp_directory", "preserve_insertion_order")
-    } | {"dbt_threads": resolve(profile_line("threads", "build:"))}
+        "memory_limit": settings.memory_limit,
+        "threads": str(settings.duckdb_threads),
+        "temp_directory": str(settings.temp_dir),
+        "preserve_insertion_order": str(profile_option("preserve_insertion_order")).lower(),
+        "dbt_threads": str(settings.dbt_threads),
+        "dbt_target": settings.target,
+    }
 
 
-def profile_line(name: str, after: str) -> str:
-    """The raw value of ``name`` in the build target of profiles.yml, below ``after``."""
-    text = (REPO / "profiles.yml").read_text()
-    build = text.split("    build:", 1)[1].split("    published:", 1)[0]
-    if after != "build:":
-        build = build.split(after, 1)[1]
-    match = re.search(rf"^\s*{name}:\s*(.+)$", build, re.M)
-    return match.group(1).strip() if match else "?"
+def profile_option(name: str, target: str = "dev") -> object:
+    """A ``config_options`` value of a target of profiles.yml, as written there."""
+    import yaml
 
-
-def resolve(value: str) -> str:
-    """``"{{ env_var('X', 'default') ... }}"`` -> the value of $X or the default."""
-    match = re.search(r"env_var\('(\w+)', '([^']*)'\)", value)
-    if not match:
-        return value.strip('"')
-    return os.environ.get(match.group(1), match.group(2))
-
-
-def profile_setting(name: str) -> str:
-    """A DuckDB setting of the build target (config_options), resolved."""
-    return resolve(profile_line(name, "config_options:"))
+    profiles = yaml.safe_load((REPO / "profiles.yml").read_text())
+    outputs = profiles["xdr_warehouse"]["outputs"]
+    return (outputs.get(target) or {}).get("config_options", {}).get(name, "?")
 
 
 def ensure_input(records: int, fmt: str, data_dir: Path = DATA_DIR) -> Path:
@@ -242,23 +246,51 @@ def run_measured(
     )
 
 
+#: Settings fields that are not outputs of a run (the project, the default input's folder).
+NOT_OUTPUTS = {"project_dir", "data_dir"}
+
+
 def warehouse_env(work: Path, xdr_path: Path, **extra: str) -> dict[str, str]:
-    """Environment of a warehouse run whose every output lies under ``work``."""
+    """Environment of a warehouse run on ``xdr_path`` whose every output lies under ``work``.
+
+    DuckDB engine, dbt's default target; XDR_MEMORY_LIMIT and the thread counts
+    stay as the caller's environment sets them. Raises when a path setting of
+    :class:`Settings` would still point outside ``work`` (a setting added to the
+    package since this was written).
+    """
     env = dict(os.environ)
+    for name in ("DBT_TARGET", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "DBT_PROJECT_DIR"):
+        env.pop(name, None)
+    python_path = [str(REPO / "python"), *filter(None, [env.get("PYTHONPATH")])]
     env.update(
         {
+            "XDR_PROJECT_DIR": str(REPO),
+            "XDR_ENGINE": "duckdb",
             "XDR_PATH": str(xdr_path),
             "XDR_BUILD_DB": str(work / "build.duckdb"),
             "XDR_PUBLISHED_DB": str(work / "engagement.duckdb"),
             "XDR_EXPORT_DIR": str(work / "parquet"),
             "XDR_REPORT_DIR": str(work / "report"),
+            "XDR_LANDING_DIR": str(work / "landing"),
             "XDR_TEMP_DIR": str(work / "tmp"),
+            "XDR_LOG_DIR": str(work / "logs"),
+            "XDR_SPARK_DIR": str(work / "spark"),  # unused on DuckDB, but never warehouse/
             "DBT_TARGET_PATH": str(work / "target"),
-            "DBT_LOG_PATH": str(work / "logs"),
+            "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra)
+    settings = Settings.from_env(env)
+    outside = [
+        f"{f.name}={getattr(settings, f.name)}"
+        for f in fields(settings)
+        if f.type == "Path"
+        and f.name not in NOT_OUTPUTS
+        and not getattr(settings, f.name).resolve().is_relative_to(work.resolve())
+    ]
+    if outside:
+        raise SystemExit(f"benchlib.warehouse_env: outputs outside {work}: {', '.join(outside)}")
     return env
 
 
@@ -270,27 +302,49 @@ def reset_work(work: Path) -> None:
 
 
 STEP_RE = re.compile(r"^\s{4}(.+): done in ([0-9.]+) s$", re.M)
+#: ``xdr run`` step names (python/xdr_warehouse/cli.py) -> the short names used here.
+STEP_NAMES = (
+    ("ingest", "ingest"),  # "ingest <input>": check the input files and land them
+    ("generate", "generate"),  # only when XDR_PATH is unset (never in a benchmark)
+    ("dbt build", "dbt build"),  # "dbt build on duckdb (models and tests)"
+    ("publish", "publish"),  # "publish the BI database and Parquet exports"
+    ("write the report", "report"),
+)
 
 
 def cli_steps(stdout: str) -> dict[str, float]:
     """The ``xdr run`` step durations printed as ``    <step>: done in X s``."""
     steps = {}
     for name, seconds in STEP_RE.findall(stdout):
-        if name.startswith("check input"):
-            name = "check input"
-        elif name.startswith("dbt build"):
-            name = "dbt build"
-        elif name.startswith("publish"):
-            name = "publish"
-        elif name.startswith("write the report"):
-            name = "report"
+        for prefix, short in STEP_NAMES:
+            if name.startswith(prefix):
+                name = short
+                break
         steps[name] = float(seconds)
     return steps
 
 
-#: Which dbt nodes make up which stage of the main job.
-CLUSTERING_MODELS = {"customer_clusters", "engagement_elbow", "engagement_cluster_summary"}
-STAGING_MODELS = {"stg_xdr__files", "stg_xdr__records", "applications"}
+#: Which dbt nodes make up which stage of the main job (seeds count as staging,
+#: the on-run-start/end hooks as "hooks"; every other model is "marts").
+STAGING_MODELS = {"stg_xdr__files", "stg_xdr__records", "int_records_loaded"}
+CLUSTERING_MODELS = {
+    "clustering_fit_sample",
+    "clustering_elbow_sample",
+    "engagement_cluster_model",
+    "engagement_elbow_curve",
+    "customer_clusters",
+    "engagement_cluster_summary",
+    "engagement_elbow",
+}
+STAGES = ("staging", "marts", "clustering", "tests", "hooks")
+
+
+def unknown_stage_models(manifest: Path) -> list[str]:
+    """Names in STAGING_MODELS / CLUSTERING_MODELS that dbt's manifest has no model of
+    (a renamed model would otherwise silently move to "marts")."""
+    data = json.loads(manifest.read_text())
+    models = {n["name"] for n in data["nodes"].values() if n["resource_type"] == "model"}
+    return sorted((STAGING_MODELS | CLUSTERING_MODELS) - models)
 
 
 def _interval(result: dict) -> tuple[float, float] | None:
@@ -322,16 +376,21 @@ def _union_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def stage_of(uid: str) -> str:
+def stage_of(uid: str) -> str | None:
+    """The stage of a dbt node (None for exposures, which dbt lists but does not run)."""
     kind, _, name = uid.split(".", 2)
     name = name.split(".")[0] if kind in ("model", "seed") else name
     if kind in ("test", "unit_test"):
         return "tests"
-    if name in STAGING_MODELS:
+    if kind == "operation":
+        return "hooks"
+    if kind == "seed" or name in STAGING_MODELS:
         return "staging"
     if name in CLUSTERING_MODELS:
         return "clustering"
-    return "marts"
+    if kind == "model":
+        return "marts"
+    return None
 
 
 def nodes_running_at(run_results: Path, epoch: float) -> list[str]:
@@ -352,17 +411,14 @@ def dbt_stages(run_results: Path) -> dict:
     intervals. dbt runs 2 nodes at once (threads), so stages can overlap (tests
     run beside models) and their sum can exceed the dbt build's wall time."""
     data = json.loads(run_results.read_text())
-    intervals: dict[str, list[tuple[float, float]]] = {
-        "staging": [],
-        "marts": [],
-        "clustering": [],
-        "tests": [],
-    }
+    intervals: dict[str, list[tuple[float, float]]] = {stage: [] for stage in STAGES}
     node_seconds = dict.fromkeys(intervals, 0.0)
     nodes = []
     for result in data["results"]:
         uid = result["unique_id"]
         stage = stage_of(uid)
+        if stage is None:
+            continue
         seconds = float(result["execution_time"])
         node_seconds[stage] += seconds
         interval = _interval(result)
@@ -372,6 +428,7 @@ def dbt_stages(run_results: Path) -> dict:
             {
                 "node": uid,
                 "seconds": round(seconds, 3),
+                "status": result.get("status"),
                 "rows_affected": (result.get("adapter_response") or {}).get("rows_affected"),
             }
         )

@@ -14,7 +14,19 @@ millisecond column (``Dur. (ms).1``), traffic is ``Total DL + Total UL``,
 records without an MSISDN belong to no customer (pandas' groupby drops the NaN
 key; the export's trailing summary row has no MSISDN either), ties in a top-10
 are broken by MSISDN ascending (``nlargest(keep='first')`` on the MSISDN-sorted
-groupby result).
+groupby result), the top-3 applications rank every session's traffic, with or
+without an MSISDN (as ``marts.application_usage`` does).
+
+What the notebook does not do, and the warehouse does: quarantine invalid
+records and count exact duplicate records once. The generated benchmark files
+have neither, so both sides must agree exactly; ``run_bench.py`` compares the
+customer count, the sums of sessions, duration and traffic
+(``marts.customer_engagement``), the top-10 lists per metric and per
+application (``marts.top_customers_by_engagement``,
+``marts.top_users_by_application``) and the top-3 applications
+(``marts.application_usage``), and reports the cluster sizes side by side. CSV
+input is read with ``pandas.read_csv``, Parquet (the generator's pandas-style
+re-export, float64 columns) with ``pandas.read_parquet``.
 
 Usage (from the repository root; run_bench.py calls it as a subprocess):
 

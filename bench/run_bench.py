@@ -1,12 +1,15 @@
 """Benchmark: the warehouse main job against the notebook approach, on the same files.
 
-For each size (default 150k, 1M and 10M records) this script
+For each size (default 150k, 1M and 10M records) and each input format
+(``--formats``, default csv; ``--formats csv parquet`` measures both on the same
+records in one run) this script
 
 1. generates the input once under ``data/bench/`` (seed 42; reused when present);
-2. runs the warehouse main job ``xdr run --skip-report`` as a subprocess on a
-   fresh build database (a full load), with every output under
-   ``data/bench/work/<size>/``, and takes the per-stage times from the CLI's
-   step lines and dbt's ``run_results.json``;
+2. runs the warehouse main job ``xdr run --skip-report`` (ingest, dbt build
+   with every test, publish) as a subprocess on a fresh build database (a full
+   load), with every output under ``data/bench/work/<size>-<format>/``, and
+   takes the per-stage times from the CLI's step lines and dbt's
+   ``run_results.json``;
 3. runs ``bench/notebook_reference.py`` (pandas + scikit-learn, the notebook
    approach) as a subprocess on the same file, under a time limit
    (``--notebook-timeout``) and a memory cap (``--notebook-memory-cap``, so a
@@ -25,7 +28,8 @@ kept as ``bench-<timestamp>.*``. The report of the main job is not included
 Usage (from the repository root; ``make bench`` / ``make bench-100m``):
 
     .venv/bin/python bench/run_bench.py                          # 150k, 1M, 10M
-    .venv/bin/python bench/run_bench.py --sizes 100000000 --format parquet
+    .venv/bin/python bench/run_bench.py --sizes 1000000 --formats csv parquet
+    .venv/bin/python bench/run_bench.py --sizes 100000000 --formats parquet
     .venv/bin/python bench/run_bench.py --sizes 150000 --skip-notebook
 """
 
@@ -101,8 +105,18 @@ def warehouse_answers(published_db: Path) -> dict:
     }
 
 
-def run_warehouse(records: int, path: Path, work_root: Path) -> dict:
-    work = work_root / label(records)
+def publish_mode(published_db: Path) -> str | None:
+    """``full`` or ``incremental``: how the last publish wrote the BI file (publish_info)."""
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        modes = con.sql("select distinct publish_mode from marts.publish_info").fetchall()
+    return ", ".join(sorted(str(m[0]) for m in modes)) or None
+
+
+def work_folder(work_root: Path, records: int, fmt: str) -> Path:
+    return work_root / f"{label(records)}-{fmt}"
+
+
+def run_warehouse(records: int, path: Path, work: Path) -> dict:
     benchlib.reset_work(work)
     env = benchlib.warehouse_env(work, path)
     print(f"==> warehouse main job on {path.name} (work folder {work})", flush=True)
@@ -118,22 +132,28 @@ def run_warehouse(records: int, path: Path, work_root: Path) -> dict:
         "cli_steps": benchlib.cli_steps(measured.stdout),
         "rss_trace_gb": [(t, round(rss / 2**30, 3)) for t, rss in measured.rss_trace],
     }
-    run_results = work / "target" / "run_results.json"
+    target = Path(env["DBT_TARGET_PATH"])
+    run_results = target / "run_results.json"
+    if (target / "manifest.json").exists():
+        unknown = benchlib.unknown_stage_models(target / "manifest.json")
+        if unknown:
+            print(f"    warning: no dbt model named {', '.join(unknown)} (benchlib)", flush=True)
+            result["unknown_stage_models"] = unknown
     if run_results.exists():
         dbt = benchlib.dbt_stages(run_results)
         result["dbt"] = {**dbt, "nodes": dbt["nodes"][:25]}
         result["peak_at_s"] = measured.peak_at_s
         steps = result["cli_steps"]
-        check, build = steps.get("check input", 0.0), steps.get("dbt build", 0.0)
+        ingest, build = steps.get("ingest", 0.0), steps.get("dbt build", 0.0)
         result["running_at_peak"] = benchlib.nodes_running_at(
             run_results, measured.started_epoch + measured.peak_at_s
-        ) or ["publish" if measured.peak_at_s > check + build else "input check / dbt start-up"]
-        in_build = [rss for t, rss in measured.rss_trace if t <= check + build + 3]
+        ) or ["publish" if measured.peak_at_s > ingest + build else "ingest / dbt start-up"]
+        in_build = [rss for t, rss in measured.rss_trace if t <= ingest + build + 3]
         result["peak_dbt_build_gb"] = round(max(in_build, default=0) / 2**30, 3)
         stages = dbt["stages"]
         result["stages"] = {
-            "input check": steps.get("check input"),
-            "staging (ingest)": stages["staging"],
+            "ingest": steps.get("ingest"),
+            "staging": stages["staging"],
             "marts": stages["marts"],
             "clustering + elbow": stages["clustering"],
             "data + unit tests": stages["tests"],
@@ -142,7 +162,9 @@ def run_warehouse(records: int, path: Path, work_root: Path) -> dict:
             "publish": steps.get("publish"),
         }
     if result["ok"]:
-        result["answers"] = warehouse_answers(Path(env["XDR_PUBLISHED_DB"]))
+        published = Path(env["XDR_PUBLISHED_DB"])
+        result["answers"] = warehouse_answers(published)
+        result["publish_mode"] = publish_mode(published)
         result["disk_bytes"] = sum(f.stat().st_size for f in work.rglob("*") if f.is_file())
     else:
         result["error"] = measured.stdout.strip().splitlines()[-3:]
@@ -157,8 +179,7 @@ def _memory_cap(cap_bytes: int):  # noqa: ANN202 - returns a preexec function
     return apply
 
 
-def run_notebook(records: int, path: Path, work_root: Path, timeout: float, cap_gb: float) -> dict:
-    work = work_root / label(records)
+def run_notebook(path: Path, work: Path, timeout: float, cap_gb: float) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     out = work / "notebook.json"
     out.unlink(missing_ok=True)
@@ -266,13 +287,15 @@ def markdown(results: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
         f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
         "",
-        f"DuckDB settings (profiles.yml, build target): memory_limit={s['memory_limit']}, "
-        f"threads={s['threads']}, preserve_insertion_order={s['preserve_insertion_order']}, "
+        f"DuckDB settings (xdr settings, dbt target {s['dbt_target']}): "
+        f"memory_limit={s['memory_limit']}, threads={s['threads']}, "
+        f"preserve_insertion_order={s['preserve_insertion_order']}, "
         f"temp_directory={s['temp_directory']}; dbt threads={s['dbt_threads']}.",
         "",
-        "Warehouse = `xdr run --skip-report` on a fresh build database: input check, "
-        "dbt build (staging, marts, clustering + elbow, every data test and unit test), "
-        "publish (BI file + Parquet exports); the report is not included. Notebook = "
+        "Warehouse = `xdr run --skip-report` on a fresh build database: ingest (check and "
+        "land the input), dbt build (staging, marts, cluster model on the fit sample + "
+        "labels in SQL + elbow on its sample, every data test and unit test), publish (BI "
+        "file + Parquet exports); the report is not included. Notebook = "
         "`bench/notebook_reference.py` (pandas read of the whole file, groupby, top-10s, "
         "StandardScaler + KMeans k=3 n_init=10, elbow k=1..10 with n_init=10 on every "
         "customer). Peak memory = RSS of the whole process tree, sampled every 0.2 s.",
@@ -302,7 +325,7 @@ def markdown(results: dict) -> str:
         wh_wall = wh.get("wall_s") if wh.get("ok") else None
         wh_peak = wh.get("peak_rss_gb") if wh.get("ok") else None
         lines.append(
-            f"| {size['records']:,} | {size['input']} ({size['input_gb']:.1f} GB) | {wh_time} "
+            f"| {size['records']:,} | {size['input']} ({size['input_gb']:.2f} GB) | {wh_time} "
             f"| {nb_time} | {_ratio(wh_wall, nb_wall, not nb_ok)} "
             f"| {_fmt_s(nb.get('wall_without_elbow_s'))} "
             f"| {_ratio(wh_wall, nb.get('wall_without_elbow_s'))} "
@@ -324,8 +347,8 @@ def markdown(results: dict) -> str:
         "",
     ]
     stage_names = [
-        "input check",
-        "staging (ingest)",
+        "ingest",
+        "staging",
         "marts",
         "clustering + elbow",
         "data + unit tests",
@@ -333,31 +356,31 @@ def markdown(results: dict) -> str:
         "dbt start-up",
         "publish",
     ]
-    lines.append("| records | " + " | ".join(stage_names) + " | total |")
-    lines.append("| ---: |" + " ---: |" * (len(stage_names) + 1))
+    lines.append("| records | format | " + " | ".join(stage_names) + " | total |")
+    lines.append("| ---: | --- |" + " ---: |" * (len(stage_names) + 1))
     for size in results["sizes"]:
         stages = (size.get("warehouse") or {}).get("stages") or {}
         cells = [f"{stages[n]:.1f}" if stages.get(n) is not None else "–" for n in stage_names]
         lines.append(
-            f"| {size['records']:,} | "
+            f"| {size['records']:,} | {size['format']} | "
             + " | ".join(cells)
             + f" | {(size.get('warehouse') or {}).get('wall_s', 0):.1f} |"
         )
-    lines += ["", "Notebook stages (seconds):", ""]
     nb_names: list[str] = []
     for size in results["sizes"]:
         for name in (size.get("notebook") or {}).get("stages") or {}:
             if name not in nb_names:
                 nb_names.append(name)
     if any(size.get("notebook") for size in results["sizes"]):
-        lines.append("| records | " + "".join(f"{n} | " for n in nb_names) + "note |")
-        lines.append("| ---: |" + " ---: |" * len(nb_names) + " --- |")
+        lines += ["", "Notebook stages (seconds):", ""]
+        lines.append("| records | format | " + "".join(f"{n} | " for n in nb_names) + "note |")
+        lines.append("| ---: | --- |" + " ---: |" * len(nb_names) + " --- |")
         for size in results["sizes"]:
             nb = size.get("notebook") or {}
             stages = nb.get("stages") or {}
             cells = [f"{stages[n]:.1f}" if n in stages else "–" for n in nb_names]
             lines.append(
-                f"| {size['records']:,} | "
+                f"| {size['records']:,} | {size['format']} | "
                 + "".join(f"{c} | " for c in cells)
                 + f"{nb.get('failure', '')} |"
             )
@@ -366,7 +389,8 @@ def markdown(results: dict) -> str:
         wh = size.get("warehouse") or {}
         if wh.get("running_at_peak"):
             lines.append(
-                f"- {size['records']:,}: {wh['peak_rss_gb']:.2f} GB at {wh['peak_at_s']:.0f} s, "
+                f"- {size['records']:,} {size['format']}: {wh['peak_rss_gb']:.2f} GB at "
+                f"{wh['peak_at_s']:.0f} s, "
                 f"during {', '.join(wh['running_at_peak'])}; peak during the dbt build "
                 f"{wh.get('peak_dbt_build_gb', 0):.2f} GB"
             )
@@ -377,7 +401,7 @@ def markdown(results: dict) -> str:
             run = size.get(side)
             if run:
                 parts.append(f"{side} {run['load_before'][0]:.1f} → {run['load_after'][0]:.1f}")
-        lines.append(f"- {size['records']:,}: " + "; ".join(parts))
+        lines.append(f"- {size['records']:,} {size['format']}: " + "; ".join(parts))
     if results.get("incremental"):
         inc = results["incremental"]
         lines += ["", "## Incremental load", "", inc["markdown"]]
@@ -391,7 +415,8 @@ def chart(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = results["sizes"]
-    names = [label(s["records"]) for s in sizes]
+    formats = {s["format"] for s in sizes}
+    names = [label(s["records"]) + (f"\n{s['format']}" if len(formats) > 1 else "") for s in sizes]
     x = range(len(sizes))
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key, unit in (
@@ -435,17 +460,32 @@ def save(results: dict, out_dir: Path) -> None:
         chart(results, out_dir / "latest.png")
 
 
+def choose_format(records: int, fmt: str, data_dir: Path) -> str:
+    """``auto`` = csv unless the disk cannot hold the CSV and the run (then parquet)."""
+    if fmt != "auto":
+        return fmt
+    need = records * (benchlib.CSV_BYTES_PER_RECORD + benchlib.WORK_BYTES_PER_RECORD)
+    existing = data_dir / f"xdr_{label(records)}.csv"
+    if existing.exists() or benchlib.free_bytes(data_dir) > need:
+        return "csv"
+    print(f"    not enough disk for {label(records)} as CSV: using Parquet", flush=True)
+    return "parquet"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument(
+        "--formats",
         "--format",
+        nargs="+",
         choices=["csv", "parquet", "auto"],
-        default="auto",
-        help="input format; auto = csv unless the disk cannot hold it (then parquet)",
+        default=["auto"],
+        help="input formats, each measured on the same records (e.g. --formats csv parquet); "
+        "auto = csv unless the disk cannot hold it (then parquet)",
     )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--work-dir", type=Path, default=DATA_DIR / "work")
+    parser.add_argument("--work-dir", type=Path, default=None, help="default: DATA_DIR/work")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--skip-notebook", action="store_true")
     parser.add_argument(
@@ -465,10 +505,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure adding 1/30 of RECORDS to a built warehouse (bench_incremental.py)",
     )
     args = parser.parse_args(argv)
+    work_root = args.work_dir or args.data_dir / "work"
     machine = benchlib.machine()
     cap = args.notebook_memory_cap or max(machine["ram_gb"] - 4, 2)
     if "XDR_TEMP_DIR" not in os.environ:
-        machine["duckdb_settings"]["temp_directory"] = f"{args.work_dir}/<size>/tmp"
+        machine["duckdb_settings"]["temp_directory"] = f"{work_root}/<size>-<format>/tmp"
     results = {
         "started": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine,
@@ -477,40 +518,31 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": [],
     }
     for records in args.sizes:
-        fmt = args.format
-        if fmt == "auto":
-            need = records * (benchlib.CSV_BYTES_PER_RECORD + benchlib.WORK_BYTES_PER_RECORD)
-            existing = args.data_dir / f"xdr_{label(records)}.csv"
-            fmt = (
-                "csv"
-                if existing.exists() or benchlib.free_bytes(args.data_dir) > need
-                else ("parquet")
+        formats = dict.fromkeys(choose_format(records, f, args.data_dir) for f in args.formats)
+        for fmt in formats:
+            path = benchlib.ensure_input(records, fmt, args.data_dir)
+            work = work_folder(work_root, records, fmt)
+            size = {
+                "records": records,
+                "input": path.name,
+                "input_gb": path.stat().st_size / 1e9,
+                "format": fmt,
+            }
+            size["warehouse"] = run_warehouse(records, path, work)
+            if not args.skip_notebook:
+                size["notebook"] = run_notebook(path, work, args.notebook_timeout, cap)
+            size["check"] = compare(
+                (size["warehouse"] or {}).get("answers"),
+                (size.get("notebook") or {}).get("answers"),
             )
-            if fmt == "parquet":
-                print(f"    not enough disk for {label(records)} as CSV: using Parquet", flush=True)
-        path = benchlib.ensure_input(records, fmt, args.data_dir)
-        size = {
-            "records": records,
-            "input": path.name,
-            "input_gb": path.stat().st_size / 1e9,
-            "format": fmt,
-        }
-        size["warehouse"] = run_warehouse(records, path, args.work_dir)
-        if not args.skip_notebook:
-            size["notebook"] = run_notebook(
-                records, path, args.work_dir, args.notebook_timeout, cap
-            )
-        size["check"] = compare(
-            (size["warehouse"] or {}).get("answers"), (size.get("notebook") or {}).get("answers")
-        )
-        print(f"==> {records:,}: check: {size['check']['status']}", flush=True)
-        results["sizes"].append(size)
-        save(results, args.out_dir)
+            print(f"==> {records:,} {fmt}: check: {size['check']['status']}", flush=True)
+            results["sizes"].append(size)
+            save(results, args.out_dir)
     if args.incremental:
         import bench_incremental
 
         results["incremental"] = bench_incremental.measure(
-            args.incremental, args.data_dir, args.work_dir
+            args.incremental, args.data_dir, work_root
         )
         save(results, args.out_dir)
     results["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")

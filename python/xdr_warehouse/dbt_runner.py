@@ -245,7 +245,12 @@ def run_dbt(
     with (
         _in_folder(settings.project_dir),
         open(settings.log_dir / "dbt-console.log", "a") as console,
-        Heartbeat(progress.activities, out, interval=settings.progress_seconds) as heartbeat,
+        Heartbeat(
+            # a node is worth a line once it runs longer than the interval (at most 2 s)
+            lambda: progress.activities(min(2.0, settings.progress_seconds)),
+            out,
+            interval=settings.progress_seconds,
+        ) as heartbeat,
         redirect_stdout(console),
         redirect_stderr(console),
     ):

@@ -115,7 +115,7 @@ def published(ws: Workspace) -> dict[str, pd.DataFrame]:
                     " 'marts' and table_name = ? order by ordinal_position",
                     [table],
                 ).fetchall()
-                if name not in TIME_COLUMNS | {"source_build_db", "checksum"}
+                if name not in TIME_COLUMNS | {"source_build_db", "source_build_id", "checksum"}
             ]
             select = ", ".join(f'"{name}"' for name in columns)
             frame = con.execute(f"select {select} from marts.{table} order by all").df()

@@ -171,7 +171,7 @@ def test_a_long_query_reports_the_share_duckdb_has_done(
     (project / "models" / "slow_on_purpose.sql").write_text(
         "-- Added by test_job.py to a copy of the project: a query of a few seconds.\n"
         "{{ config(materialized='table') }}\n"
-        "select count(*) as n from range(200000000) as numbers(i) where hash(i) % 7 = 0\n"
+        "select count(*) as n from range(800000000) as numbers(i) where hash(i) % 7 = 0\n"
     )
     ws = new_workspace(tmp_path / "ws", project_dir=project, progress_seconds=0.2)
     assert ws.cli(["build", "--", "--select", "slow_on_purpose"], small_csv) == 0
