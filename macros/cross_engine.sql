@@ -138,3 +138,179 @@
             then cast({{ number }} as bigint)
     end
 {%- endmacro %}
+
+{#- dbt's cast() (dispatched in the dbt namespace, so the root project's
+    spark__cast wins on Spark): enforced contracts cast NULL to each column's
+    data_type to learn the contract's schema, and the contracts name DuckDB
+    types, the types of the published BI file. On Spark they are translated. -#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ xdr_spark_type(type) }})
+{%- endmacro %}
+
+{#- The Spark type of a DuckDB type name of the contracts (others unchanged). -#}
+{% macro xdr_spark_type(type) -%}
+    {%- set spark_names = {
+        'varchar': 'string',
+        'text': 'string',
+        'varchar[]': 'array<string>',
+        'hugeint': 'decimal(38,0)',
+        'ubigint': 'decimal(20,0)',
+    } -%}
+    {{- spark_names.get(type | trim | lower, type) -}}
+{%- endmacro %}
+
+{#- An integer type wide enough to sum BIGINTs exactly (tests compare totals). -#}
+{% macro xdr_wide_integer() -%}
+    {{ return(adapter.dispatch('xdr_wide_integer', 'xdr_warehouse')()) }}
+{%- endmacro %}
+{% macro duckdb__xdr_wide_integer() -%}
+    hugeint
+{%- endmacro %}
+{% macro spark__xdr_wide_integer() -%}
+    decimal(38, 0)
+{%- endmacro %}
+
+{#- A 64-bit hash of a value as the wide integer type, for order-independent
+    checksums of key sets (sum of the hashes). -#}
+{% macro xdr_key_hash(expression) -%}
+    {{ return(adapter.dispatch('xdr_key_hash', 'xdr_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro duckdb__xdr_key_hash(expression) -%}
+    cast(hash({{ expression }}) as hugeint)
+{%- endmacro %}
+{% macro spark__xdr_key_hash(expression) -%}
+    cast(xxhash64({{ expression }}) as decimal(38, 0))
+{%- endmacro %}
+
+{#- A list of string constants as a list value (index it with xdr_list_element). -#}
+{% macro xdr_string_list(items) -%}
+    {{ return(adapter.dispatch('xdr_string_list', 'xdr_warehouse')(items)) }}
+{%- endmacro %}
+{% macro duckdb__xdr_string_list(items) -%}
+    [{% for item in items %}{{ xdr_string_literal(item) }}{{ ", " if not loop.last }}{% endfor %}]
+{%- endmacro %}
+{% macro spark__xdr_string_list(items) -%}
+    array({% for item in items %}{{ xdr_string_literal(item) }}{{ ", " if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- The exact sum of an integer expression: DuckDB sums BIGINT into HUGEINT;
+    Spark sums BIGINT into BIGINT and, with ANSI mode off (dbt-spark's
+    setting), wraps around on overflow, so it sums decimals. -#}
+{% macro xdr_exact_sum(expression) -%}
+    {{ return(adapter.dispatch('xdr_exact_sum', 'xdr_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro duckdb__xdr_exact_sum(expression) -%}
+    sum({{ expression }})
+{%- endmacro %}
+{% macro spark__xdr_exact_sum(expression) -%}
+    sum(cast({{ expression }} as decimal(38, 0)))
+{%- endmacro %}
+
+{#- The exact total of an integer expression as decimal(38, 0), 0 over no
+    rows: the same type on both engines, for totals compared across tables. -#}
+{% macro xdr_exact_total(expression) -%}
+    cast(coalesce({{ xdr_exact_sum(expression) }}, 0) as decimal(38, 0))
+{%- endmacro %}
+
+{#- The record number of a line of a text export (raw.xdr_lines; line 1 is the
+    header, so record n is line n + 1). DuckDB's raw layer has no line
+    numbers: int_records_loaded numbers the lines after storing them, in the
+    order they were read (post-hook xdr_finish_load). Spark's raw layer has
+    them (ingest counts the lines of each block of the file). -#}
+{% macro xdr_text_record_number() -%}
+    {{ return(adapter.dispatch('xdr_text_record_number', 'xdr_warehouse')()) }}
+{%- endmacro %}
+{% macro duckdb__xdr_text_record_number() -%}
+    cast(null as bigint)
+{%- endmacro %}
+{% macro spark__xdr_text_record_number() -%}
+    line_number - 1
+{%- endmacro %}
+
+{#- int_records_loaded's line columns, as {number, detail, raw_line, reencoded}
+    expressions over its stg_xdr__records rows, and `joins` to append to its
+    from clause. DuckDB fills them in a post-hook (xdr_finish_load); Spark
+    cannot update a Parquet table, so its line numbers and the notes of
+    ingest's pre-scan (raw.xdr_line_notes: a line too long to read, a line
+    re-encoded) are joined in as the rows are written. -#}
+{% macro xdr_line_columns() -%}
+    {{ return(adapter.dispatch('xdr_line_columns', 'xdr_warehouse')()) }}
+{%- endmacro %}
+{% macro duckdb__xdr_line_columns() -%}
+    {{ return({
+        'number': 'cast(null as bigint)',
+        'detail': 'quarantine_detail',
+        'raw_line': 'raw_line',
+        'reencoded': 'false',
+        'joins': '',
+    }) }}
+{%- endmacro %}
+{% macro spark__xdr_line_columns() -%}
+    {%- set joins -%}
+    {# #}
+    left join (
+        select file_id as line_file_id
+        from {{ source('xdr', 'files') }}
+        where reader = 'lines'
+    ) as text_files on file_id = text_files.line_file_id
+    left join (
+        select
+            file_id as noted_file_id,
+            line_number as noted_line_number,
+            max(case when note = 'line_too_long' then detail end) as noted_detail,
+            max(case when note = 'line_too_long' then raw_text end) as noted_raw_text,
+            bool_or(note = 'text_reencoded') as noted_reencoded
+        from {{ source('xdr', 'line_notes') }}
+        group by file_id, line_number
+    ) as notes on file_id = notes.noted_file_id and record_number + 1 = notes.noted_line_number
+    {%- endset -%}
+    {{ return({
+        'number': 'case when line_file_id is not null then record_number + 1 end',
+        'detail': 'coalesce(noted_detail, quarantine_detail)',
+        'raw_line': 'coalesce(noted_raw_text, raw_line)',
+        'reencoded': 'coalesce(noted_reencoded, false)',
+        'joins': joins,
+    }) }}
+{%- endmacro %}
+
+{#- Seeds on Spark: dbt-spark's session connection pastes each seed value into
+    the insert between quotes without escaping them, so a value with an
+    apostrophe ("the export's summary row") breaks the statement. This is
+    dbt-spark's spark__load_csv_rows (the root project's version wins) with
+    every value written as an escaped literal instead of a binding. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {%- for row in chunk %}
+            (
+                {%- for value in row -%}
+                {%- set column = agate_table.column_names[loop.index0] -%}
+                {%- set type = column_override.get(column, adapter.convert_type(agate_table, loop.index0)) -%}
+                cast({{ xdr_seed_literal(value) }} as {{ type }}){{ ", " if not loop.last }}
+                {%- endfor -%}
+            ){{ "," if not loop.last }}
+            {%- endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%}
+            {%- do statements.append(sql) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{% endmacro %}
+
+{#- A seed value as a SQL literal: NULL, a number, true/false or a string. -#}
+{% macro xdr_seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ value | lower }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        {{ xdr_string_literal(value | string) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -9,10 +9,30 @@
     again. Re-applying the same change gives the same rows, so a build that
     failed half way is simply run again. -#}
 
+{#- dbt's should_full_refresh(), which the incremental materialization and
+    is_incremental() ask (a root-project macro overrides dbt's): on Spark every
+    build is a full build. Spark's Parquet tables have no delete and no merge,
+    which the delete-then-insert incremental models need (docs/spark.md says
+    what an incremental Spark build would take: Delta or Iceberg and merge). -#}
+{% macro should_full_refresh() %}
+    {{ return(adapter.dispatch('xdr_should_full_refresh', 'xdr_warehouse')()) }}
+{% endmacro %}
+{% macro default__xdr_should_full_refresh() %}
+    {#- dbt's own rule: the model's full_refresh config, else --full-refresh -#}
+    {%- set config_full_refresh = config.get('full_refresh') -%}
+    {%- if config_full_refresh is none -%}
+        {%- set config_full_refresh = flags.FULL_REFRESH -%}
+    {%- endif -%}
+    {{ return(config_full_refresh) }}
+{% endmacro %}
+{% macro spark__xdr_should_full_refresh() %}
+    {{ return(true) }}
+{% endmacro %}
+
 {#- True on a build that recomputes everything: --full-refresh, or nothing
-    applied yet (the first build). Asked at compile time. -#}
+    applied yet (the first build; every build on Spark). Asked at compile time. -#}
 {% macro xdr_full_build() %}
-    {%- if flags.FULL_REFRESH -%}
+    {%- if flags.FULL_REFRESH or target.type == 'spark' -%}
         {{ return(true) }}
     {%- endif -%}
     {%- if not execute -%}

@@ -120,3 +120,28 @@
     {%- do adapter.commit() %}
     {{ return("select 1") }}
 {% endmacro %}
+
+{#- Spark: one row per dbt invocation in audit.dbt_builds (a Parquet table,
+    appended to). The rest is the incremental bookkeeping of DuckDB, which
+    Spark's full builds do not need: audit.applied_file_versions stays empty,
+    so every build reads the whole input, and there is no customer log (a
+    Spark build is published whole). Spark runs one statement per call, so
+    the statements run here and the hook itself is a no-op. `xdr build` runs
+    a Spark build in two dbt invocations around the Python stage and adds one
+    row for the whole (python/xdr_warehouse/spark/build.py). -#}
+{% macro spark__xdr_record_build(failures, whole_project, full_build) %}
+    {%- set passed = failures | length == 0 -%}
+    {% do run_query("create database if not exists audit") %}
+    {% do run_query(
+        "create table if not exists audit.dbt_builds (invocation_id string,"
+        ~ " finished_at timestamp, passed boolean, failed_nodes string, full_refresh boolean,"
+        ~ " whole_project boolean, full_build boolean) using parquet"
+    ) %}
+    {% do run_query(
+        "insert into audit.dbt_builds values ("
+        ~ xdr_string_literal(invocation_id) ~ ", current_timestamp(), " ~ passed ~ ", "
+        ~ xdr_string_literal(failures | join('; ')) ~ ", "
+        ~ (flags.FULL_REFRESH | default(false)) ~ ", " ~ whole_project ~ ", " ~ full_build ~ ")"
+    ) %}
+    {{ return("select 1") }}
+{% endmacro %}

@@ -17,6 +17,7 @@
 -- not stored: at 100 million records each stored column costs minutes.
 
 {%- set pending = xdr_pending_file_ids() %}
+{%- set line = xdr_line_columns() %}
 
 with
 
@@ -29,13 +30,13 @@ final as (
     select
         file_id,
         record_number,
-        cast(null as bigint) as line_number,
+        {{ line.number }} as line_number,
         record_hash,
         record_status,
         quarantine_reason,
-        quarantine_detail,
-        case when record_status = 'quarantined' then raw_line end as raw_line,
-        false as is_text_reencoded,
+        {{ line.detail }} as quarantine_detail,
+        case when record_status = 'quarantined' then {{ line.raw_line }} end as raw_line,
+        {{ line.reencoded }} as is_text_reencoded,
         msisdn,
         bearer_id is not null as has_bearer_id,
         started_at,
@@ -48,7 +49,7 @@ final as (
         {%- endfor %}
         total_ul_bytes,
         total_dl_bytes
-    from records
+    from records{{ line.joins }}
 )
 
 select * from final

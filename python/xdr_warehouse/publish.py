@@ -147,7 +147,7 @@ class PublishResult:
 
     publish_id: str
     published_at: datetime
-    build_db: Path
+    build_db: Path | ParquetBuild
     published_db: Path
     export_dir: Path
     release_dir: Path
@@ -177,6 +177,32 @@ class _SourceTable:
     name: str
     comment: str | None
     columns: tuple[tuple[str, str, bool, str | None], ...]  # name, type, nullable, comment
+
+
+@dataclass(frozen=True)
+class ParquetBuild:
+    """A build held as Parquet files instead of a DuckDB build database (a Spark build).
+
+    ``folder/<table>/`` holds the Parquet files of each public table, in any
+    number of parts (as Spark writes them); ``tables`` the BI contract of each
+    table (its comment, and per column the name, DuckDB type, nullability and
+    comment: dbt's manifest). Publish reads the files through views that cast
+    every column to its contract type, so the BI file gets the same tables,
+    types, NOT NULL columns and comments as from a DuckDB build, and DuckDB,
+    not Spark's driver, reads the rows.
+    """
+
+    folder: Path
+    tables: Mapping[str, _SourceTable]
+    #: What ``publish_info.source_build_db`` says (e.g. ``spark:<warehouse folder>``).
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _source_name(build_db: Path | ParquetBuild) -> str:
+    return build_db.label if isinstance(build_db, ParquetBuild) else str(build_db.resolve())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -352,8 +378,36 @@ def prune_releases(export_dir: Path, grace_seconds: float = RELEASE_GRACE_SECOND
 # --------------------------------------------------------------------------- the copy
 
 
-def _attach_build(con: duckdb.DuckDBPyConnection, build_db: Path, published_db: Path) -> None:
+def _attach_parquet(
+    con: duckdb.DuckDBPyConnection, build: ParquetBuild, published_db: Path
+) -> None:
+    """Views ``xdr_build.marts.<table>`` over a Parquet build, each column cast to its type."""
+    con.execute(f"attach ':memory:' as {_BUILD}")
+    con.execute(f"create schema {_BUILD}.{SCHEMA}")
+    for table in build.tables.values():
+        folder = build.folder / table.name
+        if not any(folder.glob("*.parquet")):
+            raise PublishError(
+                f"publish failed: {folder} holds no Parquet file of table {table.name} "
+                f"({published_db} was not changed)"
+            )
+        columns = ", ".join(
+            f"cast({quote_identifier(name)} as {kind}) as {quote_identifier(name)}"
+            for name, kind, _nullable, _comment in table.columns
+        )
+        con.execute(
+            f"create view {_BUILD}.{SCHEMA}.{quote_identifier(table.name)} as select {columns} "
+            f"from read_parquet({quote_literal(str(folder / '*.parquet'))})"
+        )
+
+
+def _attach_build(
+    con: duckdb.DuckDBPyConnection, build_db: Path | ParquetBuild, published_db: Path
+) -> None:
     """Attach the build database read-only, or explain in one line why it cannot be."""
+    if isinstance(build_db, ParquetBuild):
+        _attach_parquet(con, build_db, published_db)
+        return
     unchanged = f"{published_db} was not changed"
     if not build_db.is_file():
         raise PublishError(
@@ -378,9 +432,20 @@ def _attach_build(con: duckdb.DuckDBPyConnection, build_db: Path, published_db: 
 
 
 def _source_tables(
-    con: duckdb.DuckDBPyConnection, tables: Sequence[str], build_db: Path, published_db: Path
+    con: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    build_db: Path | ParquetBuild,
+    published_db: Path,
 ) -> list[_SourceTable]:
     """Describe the public tables in the build database; fail if any is missing."""
+    if isinstance(build_db, ParquetBuild):
+        missing = [name for name in tables if name not in build_db.tables]
+        if missing:
+            raise PublishError(
+                f"publish failed: the build {build_db} lacks public table(s) "
+                f"{', '.join(missing)} ({published_db} was not changed)"
+            )
+        return [build_db.tables[name] for name in tables]
     relations = dict(
         con.execute(
             f"""
@@ -456,7 +521,7 @@ def _write_info_table(
     con: duckdb.DuckDBPyConnection,
     publish_id: str,
     published_at: datetime,
-    build_db: Path,
+    build_db: Path | ParquetBuild,
     tables: Sequence[PublishedTable],
     engine: str,
     build_id: str | None = None,
@@ -476,7 +541,7 @@ def _write_info_table(
             [
                 publish_id,
                 published_at.replace(tzinfo=None),
-                str(build_db.resolve()),
+                _source_name(build_db),
                 table.name,
                 table.rows,
                 table.columns,
@@ -495,7 +560,7 @@ def _write_info_table(
 
 
 def write_database(
-    build_db: Path,
+    build_db: Path | ParquetBuild,
     temp_db: Path,
     published_db: Path,
     tables: Sequence[str],
@@ -579,7 +644,7 @@ def _key_hash(
 
 
 def write_database_incremental(
-    build_db: Path,
+    build_db: Path | ParquetBuild,
     temp_db: Path,
     published_db: Path,
     tables: Sequence[str],
@@ -669,7 +734,7 @@ def write_database_incremental(
 
 def audit_incremental(
     temp_db: Path,
-    build_db: Path,
+    build_db: Path | ParquetBuild,
     published_db: Path,
     expected: Sequence[PublishedTable],
     delta: PublishDelta,
@@ -718,7 +783,7 @@ def audit_incremental(
 
 def audit_database(
     temp_db: Path,
-    build_db: Path,
+    build_db: Path | ParquetBuild,
     published_db: Path,
     expected: Sequence[PublishedTable],
     limits: DuckDBLimits = DuckDBLimits(),
@@ -849,7 +914,7 @@ def _check_export_dir(export_dir: Path, published_db: Path) -> None:
 
 
 def publish(
-    build_db: Path | str,
+    build_db: Path | str | ParquetBuild,
     published_db: Path | str,
     export_dir: Path | str,
     tables: Sequence[str],
@@ -869,10 +934,17 @@ def publish(
     current Parquet release are then unchanged.
     """
     start = time.perf_counter()
-    build_db, published_db, export_dir = Path(build_db), Path(published_db), Path(export_dir)
+    published_db, export_dir = Path(published_db), Path(export_dir)
+    if not isinstance(build_db, ParquetBuild):
+        build_db = Path(build_db)
     if not tables:
         raise PublishError("publish failed: no tables to publish")
-    if published_db.exists() and build_db.exists() and published_db.samefile(build_db):
+    if (
+        isinstance(build_db, Path)
+        and published_db.exists()
+        and build_db.exists()
+        and published_db.samefile(build_db)
+    ):
         raise PublishError(
             f"publish failed: the build and the published database are the same file "
             f"{published_db}; set XDR_BUILD_DB and XDR_PUBLISHED_DB to different paths"

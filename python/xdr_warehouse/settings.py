@@ -75,6 +75,9 @@ class Settings:
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"
     spark_executor_memory: str = "2g"
+    #: Partitions of a shuffle (``spark.sql.shuffle.partitions``): Spark's 200 cost
+    #: more than the work on one machine; adaptive execution merges small ones.
+    spark_shuffle_partitions: int = 8
     #: Spark's folder: the managed tables (``spark.sql.warehouse.dir``), the Derby
     #: metastore (``metastore/``) and the standalone cluster's logs (``cluster/``).
     spark_dir: Path = Path("warehouse/spark")
@@ -103,6 +106,7 @@ class Settings:
         "spark_master": "XDR_SPARK_MASTER",
         "spark_driver_memory": "XDR_SPARK_DRIVER_MEMORY",
         "spark_executor_memory": "XDR_SPARK_EXECUTOR_MEMORY",
+        "spark_shuffle_partitions": "XDR_SPARK_SHUFFLE_PARTITIONS",
         "spark_dir": "XDR_SPARK_DIR",
         "dashboard_port": "XDR_DASHBOARD_PORT",
         "progress_seconds": "XDR_PROGRESS_SECONDS",
@@ -171,6 +175,7 @@ class Settings:
             "xdr_spark_warehouse": str(self.spark_dir),
             "xdr_spark_driver_memory": self.spark_driver_memory,
             "xdr_spark_executor_memory": self.spark_executor_memory,
+            "xdr_spark_shuffle_partitions": self.spark_shuffle_partitions,
         }
 
     def spark_environment(self) -> dict[str, str]:

@@ -8,27 +8,25 @@ with
 
 customers as (
     select
-        cast(coalesce(sum(session_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(total_duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(total_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
+        {{ xdr_exact_total('session_count') }} as sessions,
+        {{ xdr_exact_total('total_duration_ms') }} as duration_ms,
+        {{ xdr_exact_total('total_traffic_bytes') }} as traffic_bytes
     from {{ ref('customer_engagement') }}
 ),
 
 unattributed as (
     select
-        cast(coalesce(sum(unattributed_record_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(unattributed_duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(unattributed_traffic_bytes), 0) as decimal(38, 0)) as traffic_bytes
+        {{ xdr_exact_total('unattributed_record_count') }} as sessions,
+        {{ xdr_exact_total('unattributed_duration_ms') }} as duration_ms,
+        {{ xdr_exact_total('unattributed_traffic_bytes') }} as traffic_bytes
     from {{ ref('xdr_load_audit') }}
 ),
 
 loaded as (
     select
-        cast(coalesce(sum(totals.loaded_record_count), 0) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(totals.duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(
-            coalesce(sum(totals.total_dl_bytes + totals.total_ul_bytes), 0) as decimal(38, 0)
-        ) as traffic_bytes
+        {{ xdr_exact_total('totals.loaded_record_count') }} as sessions,
+        {{ xdr_exact_total('totals.duration_ms') }} as duration_ms,
+        {{ xdr_exact_total('totals.total_dl_bytes + totals.total_ul_bytes') }} as traffic_bytes
     from {{ ref('int_file_version_totals') }} as totals
     inner join {{ ref('stg_xdr__files') }} as files on totals.file_id = files.file_id
     where files.is_current
@@ -37,9 +35,8 @@ loaded as (
 duplicated as (
     select
         cast(count(*) as decimal(38, 0)) as sessions,
-        cast(coalesce(sum(duration_ms), 0) as decimal(38, 0)) as duration_ms,
-        cast(coalesce(sum(total_dl_bytes + total_ul_bytes), 0) as decimal(38, 0))
-            as traffic_bytes
+        {{ xdr_exact_total('duration_ms') }} as duration_ms,
+        {{ xdr_exact_total('total_dl_bytes + total_ul_bytes') }} as traffic_bytes
     from {{ ref('int_records_duplicated') }}
 ),
 

@@ -38,6 +38,7 @@ parquet_rows as (
 line_fields as (
     select
         file_id,
+        {{ xdr_text_record_number() }} as record_number,
         line,
         field_count,
         field_positions,
@@ -49,6 +50,7 @@ text_fields as (
     -- each xDR column's text, taken from its position in this file's header
     select
         file_id,
+        record_number,
         line as raw_line,
         field_count as expected_field_count,
         {{ xdr_list_length('parts') }} as found_field_count,
@@ -63,7 +65,7 @@ text_fields as (
 text_records as (
     select
         file_id,
-        cast(null as bigint) as record_number,
+        record_number,
         raw_line,
         expected_field_count,
         found_field_count,

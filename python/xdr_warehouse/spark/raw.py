@@ -12,7 +12,9 @@ relations in database ``raw`` of the Spark catalog (the Hive metastore of
   empty line, as DuckDB gives) and ``line_number`` (header = 1);
 - ``raw.xdr_parquet_rows``: one row per row of every current Parquet export:
   ``file_id``, ``record_number`` and the 55 columns under their staging names,
-  numbers as DOUBLE, everything else as STRING, matched by position.
+  numbers as DOUBLE, everything else as STRING, matched by position;
+- ``audit.applied_file_versions``: dbt's source ``build_state``, created empty
+  as on DuckDB; it stays empty, since every Spark build is a full build.
 
 Why Parquet tables, not views over the files: a temporary view lives in one
 SparkSession (dbt-spark ``method: session`` in the same process would see it,
@@ -80,6 +82,8 @@ from xdr_warehouse.spark.session import spark_session
 from xdr_warehouse.sql import quote_spark_identifier
 
 SCHEMA = "raw"
+AUDIT_SCHEMA = "audit"
+APPLIED = f"{AUDIT_SCHEMA}.applied_file_versions"
 VERSIONS = f"{SCHEMA}.xdr_file_versions"
 CURRENT = f"{SCHEMA}.xdr_current_files"
 NOTES = f"{SCHEMA}.xdr_line_notes"
@@ -107,6 +111,7 @@ VERSIONS_SCHEMA = StructType(
     ]
 )
 CURRENT_SCHEMA = StructType([StructField("file_id", IntegerType(), False)])
+APPLIED_SCHEMA = CURRENT_SCHEMA
 NOTES_SCHEMA = StructType(
     [
         StructField("file_id", IntegerType(), False),
@@ -168,9 +173,12 @@ def _columns_ddl(schema: StructType) -> str:
 
 
 def create_raw_layer(spark: SparkSession) -> None:
-    """Create database ``raw``, its (empty) tables and its views when they are missing."""
+    """Create database ``raw``, its (empty) tables and its views when they are missing,
+    and dbt's (empty) source ``build_state``."""
     spark.sql(f"create database if not exists {SCHEMA}")
+    spark.sql(f"create database if not exists {AUDIT_SCHEMA}")
     tables = [
+        (APPLIED, APPLIED_SCHEMA, ""),
         (VERSIONS, VERSIONS_SCHEMA, ""),
         (CURRENT, CURRENT_SCHEMA, ""),
         (NOTES, NOTES_SCHEMA, ""),

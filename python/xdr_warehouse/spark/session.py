@@ -11,7 +11,7 @@ then apply (dbt sets ``spark.sql.ansi.enabled=false``; this session has it too).
 Network: the driver listens on 127.0.0.1 only (``spark.driver.host``,
 ``spark.driver.bindAddress``), the web UI is off, and the JVM inherits
 ``SPARK_LOCAL_IP=127.0.0.1`` (:meth:`Settings.prepare_spark_environment`); the
-test ``tests/python/spark/test_loopback.py`` checks every listening socket.
+test ``tests/python/spark/test_spark_loopback.py`` checks every listening socket.
 
 Files: managed tables go under ``settings.spark_dir`` (``raw.db/``...), the
 Derby metastore and ``derby.log`` under ``spark_dir/metastore``, Hive's scratch
@@ -59,6 +59,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.host": SPARK_LOOPBACK,
         "spark.driver.bindAddress": SPARK_LOOPBACK,
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         # the catalog dbt-spark asks for (enableHiveSupport), its files under spark_dir
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(settings.spark_dir),
@@ -70,9 +71,14 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.local.dir": str(scratch / "local"),
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.executor.memory": settings.spark_executor_memory,
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         "spark.sql.session.timeZone": "UTC",
+        # TIMESTAMP means TIMESTAMP_NTZ, as in DuckDB: the marts' times are wall-clock
+        # times (the export's Start and End, a file's local modification time), the
+        # contracts' `timestamp` is that type, and Parquet keeps it unadjusted
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
         # what dbt-spark forces on every statement (connections.py), from the start
         "spark.sql.ansi.enabled": "false",
     }
@@ -95,4 +101,30 @@ def spark_session(settings: Settings) -> SparkSession:
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _quiet(spark)
     return spark
+
+
+#: Loggers whose warnings say nothing to a user of ``xdr``: dbt-spark's
+#: ``getOrCreate()`` with its runtime settings, on every statement ("Using an
+#: existing Spark session"), Hive's note on a setting it does not know, the
+#: metastore's note on every table with a TIMESTAMP_NTZ column (stored in Spark's
+#: own format: only Spark reads these tables), and the window operator's note
+#: on a window without PARTITION BY (application_usage ranks its seven
+#: applications that way).
+QUIET_LOGGERS = (
+    "org.apache.spark.sql.SparkSession",
+    "org.apache.spark.sql.classic.SparkSession",
+    "org.apache.hadoop.hive.conf.HiveConf",
+    "org.apache.spark.sql.execution.datasources.v2.CreateNamespaceExec",
+    "org.apache.spark.sql.hive.HiveExternalCatalog",
+    "org.apache.spark.sql.execution.window.WindowExec",
+)
+
+
+def _quiet(spark: SparkSession) -> None:
+    """Log only errors of :data:`QUIET_LOGGERS` (log4j 2, in the driver JVM)."""
+    jvm = spark.sparkContext._jvm
+    level = jvm.org.apache.logging.log4j.Level.ERROR
+    for name in QUIET_LOGGERS:
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, level)

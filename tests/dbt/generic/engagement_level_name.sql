@@ -6,7 +6,9 @@ select {{ cluster_id_column }}, {{ column_name }}
 from {{ model }}
 where {{ column_name }} is distinct from (
     case
-        when {{ k }} = 3 then (['low', 'medium', 'high'])[{{ cluster_id_column }} + 1]
+        when {{ k }} = 3 then {{ xdr_list_element(
+            xdr_string_list(['low', 'medium', 'high']), cluster_id_column ~ ' + 1'
+        ) }}
         else 'level_' || ({{ cluster_id_column }} + 1)
     end
 )

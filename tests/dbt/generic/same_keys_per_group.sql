@@ -12,7 +12,7 @@ with
 parent_keys as (
     select
         count(*) as key_rows,
-        coalesce(sum(cast(hash({{ parent_column or column_name }}) as hugeint)), 0) as key_checksum
+        coalesce(sum({{ xdr_key_hash(parent_column or column_name) }}), 0) as key_checksum
     from {{ get_where_subquery(parent) }}
 ),
 
@@ -20,7 +20,7 @@ model_groups as (
     select
         {{ group_by }} as group_key,
         count(*) as key_rows,
-        coalesce(sum(cast(hash({{ column_name }}) as hugeint)), 0) as key_checksum
+        coalesce(sum({{ xdr_key_hash(column_name) }}), 0) as key_checksum
     from {{ model }}
     group by {{ group_by }}
 )

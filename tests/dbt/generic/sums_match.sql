@@ -15,7 +15,7 @@ with
 left_side as (
     select
         {{ group_by if group_by else "'all'" }} as group_key,
-        cast(coalesce(sum({{ expression }}), 0) as hugeint) as total
+        cast(coalesce({{ xdr_exact_sum(expression) }}, 0) as {{ xdr_wide_integer() }}) as total
     from {{ model }}
     group by 1
 ),
@@ -23,7 +23,8 @@ left_side as (
 right_side as (
     select
         {{ compare_group_by or group_by or "'all'" }} as group_key,
-        cast(coalesce(sum({{ compare_expression }}), 0) as hugeint) as total
+        cast(coalesce({{ xdr_exact_sum(compare_expression) }}, 0) as {{ xdr_wide_integer() }})
+            as total
     from {{ compare_model }}
     group by 1
 )

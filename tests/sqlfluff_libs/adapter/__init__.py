@@ -2,6 +2,18 @@
 
 from collections.abc import Callable
 
+#: Dispatched macros that return SQL snippets by name rather than SQL: their
+#: DuckDB values (macros/cross_engine.sql, duckdb__xdr_line_columns).
+SNIPPETS = {
+    "xdr_line_columns": {
+        "number": "cast(null as bigint)",
+        "detail": "quarantine_detail",
+        "raw_line": "raw_line",
+        "reencoded": "false",
+        "joins": "",
+    },
+}
+
 
 def quote(identifier: str) -> str:
     """Quote an identifier as dbt-duckdb does."""
@@ -15,7 +27,9 @@ def dispatch(macro_name: str, macro_namespace: str | None = None) -> Callable[..
     are linted by their own files. A string literal stays a string literal.
     """
 
-    def render(*args: object) -> str:
+    def render(*args: object) -> str | dict[str, str]:
+        if macro_name in SNIPPETS:
+            return SNIPPETS[macro_name]
         if macro_name.endswith("string_literal"):
             return "'" + str(args[0]).replace("'", "''") + "'"
         parts = [", ".join(map(str, a)) if isinstance(a, list | tuple) else str(a) for a in args]
