@@ -76,6 +76,21 @@
     ]) }}
 {% endmacro %}
 
+{#- The application columns the export's totals add up: `Total DL (Bytes)` leaves
+    out Other DL, `Total UL (Bytes)` includes Other UL (a warning test checks both on
+    every session). -#}
+{% macro xdr_total_dl_parts() %}
+    {%- set parts = [] %}
+    {%- for app in xdr_application_columns() if app[0] != "other" %}
+        {%- do parts.append(app[1]) %}
+    {%- endfor %}
+    {{ return(parts) }}
+{% endmacro %}
+
+{% macro xdr_total_ul_parts() %}
+    {{ return(xdr_application_columns() | map(attribute=2) | list) }}
+{% endmacro %}
+
 {#- The quarantine reasons in the order the checks apply (a record gets the
     first that fits). Descriptions live in seeds/quarantine_reasons.csv; the
     keys of the two agree (tested). -#}

@@ -5,12 +5,8 @@
 -- unattributed sessions, so no record is read again.
 
 {%- set reasons = xdr_quarantine_reasons() %}
-{%- set named_dl = [] %}
-{%- set every_ul = [] %}
-{%- for app in xdr_application_columns() %}
-    {%- if app[0] != "other" %}{% do named_dl.append(app[1]) %}{% endif %}
-    {%- do every_ul.append(app[2]) %}
-{%- endfor %}
+{%- set named_dl = xdr_total_dl_parts() %}
+{%- set every_ul = xdr_total_ul_parts() %}
 
 with
 
