@@ -4,6 +4,7 @@ failed build, contracts that stop a breaking change, and plain dbt on a fresh cl
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -153,22 +154,26 @@ def test_plain_dbt_works_on_a_fresh_clone_before_any_data(tmp_path: Path) -> Non
 def test_a_long_build_says_what_runs_and_how_far_it_is(
     tmp_path: Path, small_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # progress every 0.2 s instead of 10 s: every model that runs longer is reported
+    # progress every 0.2 s instead of 10 s: every node that runs longer is reported
     ws = new_workspace(tmp_path / "progress", progress_seconds=0.2)
     assert ws.cli(["build"], small_csv) == 0
     lines = capsys.readouterr().out.splitlines()
     progress = [line for line in lines if line.startswith("    ... ")]
     assert progress, lines
     assert all("(running " in line for line in progress), progress
-    # the lines name nodes of the project (which ones run longest depends on the machine)
+    # the lines name nodes of the project: models, data tests or unit tests (which ones
+    # run longest depends on the machine)
     nodes = {
         part.split(" (running ")[0]
         for line in progress
         for part in line.removeprefix("    ... ").split("; ")
     }
-    project = (ws.settings.project_dir / "models").rglob("*.*")
-    models = {path.stem for path in project if path.suffix in (".sql", ".py")}
-    assert nodes & models, (nodes, progress)
+    manifest = json.loads((ws.settings.target_path / "manifest.json").read_text())
+    project_nodes = {
+        node["name"] for kind in ("nodes", "unit_tests") for node in manifest[kind].values()
+    }
+    # the ingest step before dbt reports itself by its name
+    assert nodes & project_nodes and nodes <= project_nodes | {"ingest"}, (nodes, progress)
 
 
 def test_a_long_query_reports_the_share_duckdb_has_done(
