@@ -229,6 +229,27 @@ def _in_folder(folder: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
+def close_duckdb() -> None:
+    """Close the build database dbt-duckdb kept open for the whole dbt command.
+
+    The profile sets ``keep_open: true``: the database is opened once per command,
+    not once per node (closing it checkpoints, and reopening replays the WAL; on
+    a build of 160 nodes that was a third of dbt's time). When dbt returns, this
+    closes it, so the publish step, the report and tests in this process can open
+    the file. dbt-duckdb's ``close_all_connections`` only forgets the environment,
+    so its connection is closed first.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the Spark-only install
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager.close_all_connections()
+
+
 def run_dbt(
     settings: Settings,
     command: Sequence[str],
@@ -255,7 +276,10 @@ def run_dbt(
         redirect_stderr(console),
     ):
         progress.heartbeat = heartbeat
-        result = dbtRunner(callbacks=[progress]).invoke(args)
+        try:
+            result = dbtRunner(callbacks=[progress]).invoke(args)
+        finally:
+            close_duckdb()
     progress.heartbeat = None
     if command and command[0] in {"build", "test"}:
         print(f"    tests and unit tests: {progress.summary()}", file=out, flush=True)

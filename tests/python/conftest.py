@@ -22,7 +22,7 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from xdr_warehouse import job
-from xdr_warehouse.dbt_runner import dbt_command
+from xdr_warehouse.dbt_runner import close_duckdb, dbt_command
 from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import Settings
 
@@ -111,7 +111,10 @@ class Workspace:
         words = 1 if args[0] != "docs" else 2  # the command, then its options
         command = dbt_command(self.settings, list(args[:words]), [*args[words:], *extra, "--quiet"])
         with contextlib.chdir(REPO), contextlib.redirect_stdout(io.StringIO()):
-            return dbtRunner().invoke(command)
+            try:
+                return dbtRunner().invoke(command)
+            finally:
+                close_duckdb()  # dbt-duckdb keeps the database open (keep_open: true)
 
     def cli(self, argv: Sequence[str], xdr_path: str | Path | None) -> int:
         """``xdr ARGV`` with this workspace's settings and input; returns the exit code."""
