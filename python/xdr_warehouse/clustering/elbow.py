@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from kneed import KneeLocator
 
 from xdr_warehouse.clustering.kmeans import distinct_rows, kmeans
 from xdr_warehouse.clustering.settings import ClusteringError
@@ -56,6 +55,10 @@ def find_elbow(ks: np.ndarray, inertias: np.ndarray) -> tuple[int, str]:
     if ks.shape[0] < 3:
         return int(ks[int(np.argmin(y))]), "min_inertia"
     if float(y.max() - y.min()) > 0:
+        # imported here: kneed imports scipy.signal (1 s); builds that keep the model
+        # draw no elbow
+        from kneed import KneeLocator
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             knee = KneeLocator(ks.tolist(), y.tolist(), curve="convex", direction="decreasing").knee

@@ -6,6 +6,7 @@
   features, lowest first (ties by the centroid's coordinates). Names are
   low / medium / high for k = 3 and level_1 .. level_k (level_1 lowest) for
   any other k.
+- scikit-learn is imported on the first fit, not with this module.
 - k-means runs on ``threads`` OpenMP threads (default 1). scikit-learn adds the
   threads' partial centroid sums in whatever order they finish, so with more
   threads a rerun may differ in the last bits; one thread makes reruns
@@ -18,12 +19,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from xdr_warehouse.clustering.settings import ClusteringError
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 #: Level names for k = 3; other k use level_1 .. level_k.
 THREE_LEVELS: tuple[str, ...] = ("low", "medium", "high")
@@ -96,6 +100,10 @@ class ClusterFit:
 
 def kmeans(x: np.ndarray, k: int, seed: int, n_init: int, max_iter: int, threads: int) -> KMeans:
     """scikit-learn KMeans (Lloyd) fitted on ``x`` with ``threads`` OpenMP threads (0 = all)."""
+    # imported here: scikit-learn takes 1.3 s to import, and a build that keeps the
+    # cluster model fits nothing
+    from sklearn.cluster import KMeans
+
     model = KMeans(
         n_clusters=k, init="k-means++", n_init=n_init, max_iter=max_iter, random_state=seed,
         algorithm="lloyd",
