@@ -125,6 +125,7 @@ def _build_state(work: Path) -> dict:
 
 def _run(name: str, work: Path, folder: Path, extra: list[str]) -> dict:
     env = benchlib.warehouse_env(work, folder)
+    benchlib.prepare_parse(env)
     before = _build_state(work)
     print(f"==> incremental benchmark: {name}", flush=True)
     measured = benchlib.run_measured(
