@@ -1,8 +1,10 @@
 {#- A sample of customer_engagement of about `size` customers, with the
     features the clustering uses and the number of customers it was drawn
     from: all customers when there are at most `size`, else those whose
-    sample key (0 .. 2^32-1, xdr_sample_key) falls below size / customers of
-    its range. -#}
+    sample key (0 .. 2^32-1, xdr_sample_key, stored once per customer in
+    int_customers_keyed_for_sampling) falls below size / customers of its
+    range. The keys are filtered first, so a read joins the sampled customers
+    only. -#}
 {% macro xdr_customer_sample(size) %}
 with
 
@@ -15,29 +17,33 @@ customers as (
     from {{ ref('customer_engagement') }}
 ),
 
+keys as (
+    select * from {{ ref('int_customers_keyed_for_sampling') }}
+),
+
 counted as (
     select count(*) as customer_count from customers
 ),
 
-keyed as (
+sampled_keys as (
     select
-        customers.*,
-        counted.customer_count,
-        {{ xdr_sample_key('customers.msisdn', var('cluster_seed')) }} as sample_key
-    from customers
+        keys.msisdn,
+        counted.customer_count
+    from keys
     cross join counted
+    where counted.customer_count <= {{ size | int }}
+        or keys.sample_key < 4294967296.0 * {{ size | int }} / counted.customer_count
 ),
 
 final as (
     select
-        msisdn,
-        session_count,
-        total_duration_ms,
-        total_traffic_bytes,
-        customer_count
-    from keyed
-    where customer_count <= {{ size | int }}
-        or sample_key < 4294967296.0 * {{ size | int }} / customer_count
+        customers.msisdn,
+        customers.session_count,
+        customers.total_duration_ms,
+        customers.total_traffic_bytes,
+        sampled_keys.customer_count
+    from customers
+    inner join sampled_keys on customers.msisdn = sampled_keys.msisdn
 )
 
 select * from final

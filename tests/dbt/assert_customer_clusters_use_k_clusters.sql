@@ -13,12 +13,14 @@ clusters as (
     select * from {{ ref('customer_clusters') }}
 ),
 
+-- counted up to var('cluster_k'), all the check needs: DuckDB stops reading there
 feature_rows as (
     select distinct
         session_count,
         total_duration_ms,
         total_traffic_bytes
     from customers
+    limit {{ var('cluster_k') }}
 ),
 
 distinct_points as (

@@ -14,12 +14,14 @@ customers as (
     select * from {{ ref('customer_engagement') }}
 ),
 
+-- counted up to var('elbow_k_max'), all the check needs: DuckDB stops reading there
 feature_rows as (
     select distinct
         session_count,
         total_duration_ms,
         total_traffic_bytes
     from customers
+    limit {{ var('elbow_k_max') }}
 ),
 
 population as (
