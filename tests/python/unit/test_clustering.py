@@ -10,6 +10,8 @@ the settings plumbing and the edge cases (no customers, identical customers).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -422,3 +424,19 @@ def test_null_features_are_a_clear_error():
         )
         with pytest.raises(ClusteringError, match="NULL"):
             read_features(relation)
+
+
+def test_the_clustering_package_leaves_the_fitting_libraries_to_the_first_fit() -> None:
+    # a build that keeps the cluster model must not pay scikit-learn's and kneed's
+    # import (about 2 s); the first fit imports them
+    code = (
+        "import sys\n"
+        "import xdr_warehouse.clustering.stage\n"
+        "print(sorted(m for m in ('sklearn', 'kneed', 'scipy') if m in sys.modules))\n"
+        "from xdr_warehouse.clustering import elbow_curve\n"
+        "import numpy as np\n"
+        "elbow_curve(np.arange(30, dtype=float).reshape(10, 3), 10, k_max=3)\n"
+        "print(sorted(m for m in ('sklearn', 'kneed') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[]", "['kneed', 'sklearn']"], done.stdout
