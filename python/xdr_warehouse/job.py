@@ -19,6 +19,7 @@ import duckdb
 
 from xdr_warehouse.dbt_runner import DbtError, last_build_problem, lock_error_in, run_dbt
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
+from xdr_warehouse.ingest.inputs import InputFile
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
 
@@ -79,14 +80,33 @@ def connect_build_db(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
 
 
+def _known_versions(settings: Settings) -> dict[tuple[str, str], InputFile]:
+    """The file versions the build database's raw layer holds (none before the first ingest)."""
+    from xdr_warehouse.ingest.raw_duckdb import known_versions
+
+    if not settings.build_db.exists():
+        return {}
+    try:
+        with duckdb.connect(str(settings.build_db), read_only=True) as con:
+            return known_versions(con)
+    except duckdb.Error as err:
+        raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
+
+
 def ingest(settings: Settings, spec: str) -> IngestResult:
-    """Check the input files and land them in the engine's raw layer."""
-    files = inspect_inputs(spec, settings.landing_dir)
+    """Check the input files and land them in the engine's raw layer.
+
+    On DuckDB the versions landed before (same path, size and modification time)
+    are taken from the raw layer, so only new and changed files are read.
+    """
     if settings.engine == "spark":
         from xdr_warehouse.spark.raw import land as land_spark
 
+        files = inspect_inputs(spec, settings.landing_dir)
         return IngestResult(tuple(land_spark(settings, files)))
     from xdr_warehouse.ingest.raw_duckdb import land
+
+    files = inspect_inputs(spec, settings.landing_dir, _known_versions(settings))
 
     con = connect_build_db(settings)
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -192,6 +193,31 @@ def inspect_file(path: Path, landing_dir: Path) -> InputFile:
     )
 
 
-def inspect_inputs(spec: str, landing_dir: Path) -> list[InputFile]:
-    """Resolve ``spec`` and check every file; the first problem raises XdrInputError."""
-    return [inspect_file(path, landing_dir) for path in resolve_input_paths(spec)]
+def inspect_inputs(
+    spec: str,
+    landing_dir: Path,
+    known: Mapping[tuple[str, str], InputFile] | None = None,
+) -> list[InputFile]:
+    """Resolve ``spec`` and check every file; the first problem raises XdrInputError.
+
+    A file whose version (resolved path, size and modification time) is in
+    ``known`` (landed by an earlier ingest) is taken from there, not read again.
+    """
+    known = known or {}
+    files = []
+    for path in resolve_input_paths(spec):
+        landed = known.get(_version_key(path)) if known else None
+        if landed is not None and os.access(path, os.R_OK):
+            files.append(landed)
+        else:
+            files.append(inspect_file(path, landing_dir))
+    return files
+
+
+def _version_key(path: Path) -> tuple[str, str]:
+    """(source_file, file_signature) of ``path`` as :func:`inspect_file` records them."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path.resolve()), ""
+    return str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -26,13 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from xdr_warehouse.columns import RAW_COLUMNS
 from xdr_warehouse.ingest.inputs import NUMERIC_KINDS, InputFile
-from xdr_warehouse.ingest.prescan import MAX_LINE_BYTES, READER_SEPARATOR
+from xdr_warehouse.ingest.prescan import MAX_LINE_BYTES, READER_SEPARATOR, LineNote
 from xdr_warehouse.sql import quote_identifier, quote_literal
 
 SCHEMA = "raw"
@@ -52,6 +53,7 @@ create table if not exists {SCHEMA}.xdr_files (
     unknown_columns varchar[] not null,
     reader varchar not null,
     read_path varchar not null,
+    new_line varchar,
     record_count bigint,
     ingested_at timestamp not null,
     is_current boolean not null
@@ -139,6 +141,7 @@ def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> lis
                 ),
                 "reader": [x.file.reader for x in new],
                 "read_path": [str(x.file.read_path) for x in new],
+                "new_line": [x.file.new_line for x in new],
                 "record_count": pa.array([x.file.record_count for x in new], pa.int64()),
                 "ingested_at": pa.array([now] * len(new), pa.timestamp("us")),
                 "is_current": [True] * len(new),
@@ -150,6 +153,12 @@ def _register(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> lis
         notes = note_rows(new)
         if notes:
             con.executemany(f"insert into {SCHEMA}.xdr_line_notes values (?, ?, ?, ?, ?)", notes)
+    old = [(x.file.new_line, x.file_id) for x in landed if not x.is_new]
+    if old:  # versions landed before new_line was recorded get it
+        con.executemany(
+            f"update {SCHEMA}.xdr_files set new_line = ? where file_id = ? and new_line is null",
+            old,
+        )
     con.execute(
         f"update {SCHEMA}.xdr_files set is_current = list_contains(?, file_id)",
         [[x.file_id for x in landed]],
@@ -220,6 +229,8 @@ def create_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute("create schema if not exists audit")
     con.execute(FILES_DDL)
+    # raw layers landed before new_line was recorded: their versions are read again once
+    con.execute(f"alter table {SCHEMA}.xdr_files add column if not exists new_line varchar")
     con.execute(NOTES_DDL)
     con.execute(STATE_DDL)
     views = {
@@ -230,6 +241,63 @@ def create_raw_layer(con: duckdb.DuckDBPyConnection) -> None:
     }
     if not {"xdr_lines", "xdr_parquet_rows"} <= views:
         _create_views(con, [])
+
+
+def known_versions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], InputFile]:
+    """The file versions landed before, by (source file, signature), as ingest found them.
+
+    A version whose file the engine reads (the landing link or converted copy) is
+    gone, or that was landed before ``new_line`` was recorded, is left out: it is
+    read again. Ingest takes the others as they are, so a daily run reads only
+    the new and changed files, not every file of the input again.
+    """
+    tables = con.execute(
+        "select table_name from duckdb_tables() where schema_name = ?", [SCHEMA]
+    ).fetchall()
+    if ("xdr_files",) not in tables:
+        return {}
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+            [SCHEMA, "xdr_files"],
+        ).fetchall()
+    }
+    if "new_line" not in columns:
+        return {}
+    notes: dict[int, list[LineNote]] = {}
+    for file_id, line_number, note, detail, raw_text in con.execute(
+        f"select file_id, line_number, note, detail, raw_text from {SCHEMA}.xdr_line_notes"
+        " order by file_id, line_number"
+    ).fetchall():
+        notes.setdefault(file_id, []).append(LineNote(line_number, note, detail, raw_text))
+    known = {}
+    for row in con.execute(
+        "select file_id, source_file, file_name, file_format, size_bytes, modified_at,"
+        " file_signature, header, field_positions, unknown_columns, reader, read_path,"
+        f" new_line, record_count from {SCHEMA}.xdr_files where new_line is not null"
+    ).fetchall():
+        file_id, source, name, fmt, size, modified, signature, header, positions = row[:9]
+        unknown, reader, read_path, new_line, records = row[9:]
+        if not Path(read_path).exists():
+            continue
+        known[(source, signature)] = InputFile(
+            source_file=source,
+            file_name=name,
+            file_format=fmt,
+            size_bytes=size,
+            modified_at=modified,
+            file_signature=signature,
+            header=tuple(header),
+            field_positions=tuple(positions),
+            unknown_columns=tuple(unknown),
+            reader=reader,
+            read_path=Path(read_path),
+            new_line=new_line,
+            record_count=records,
+            notes=tuple(notes.get(file_id, ())),
+        )
+    return known
 
 
 def land(con: duckdb.DuckDBPyConnection, files: Sequence[InputFile]) -> list[LandedFile]:

@@ -4,6 +4,7 @@ conversions, and what the raw layer records. No dbt here."""
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import duckdb
@@ -11,10 +12,10 @@ import pytest
 
 from xdr_warehouse.columns import RAW_CSV_HEADER, RAW_NAMES
 from xdr_warehouse.generate import generate_xdr
-from xdr_warehouse.ingest import XdrInputError, inspect_file, resolve_input_paths
+from xdr_warehouse.ingest import XdrInputError, inspect_file, inspect_inputs, resolve_input_paths
 from xdr_warehouse.ingest.headers import map_columns, read_text_header
 from xdr_warehouse.ingest.prescan import MAX_LINE_BYTES, scan_text, write_clean_copy
-from xdr_warehouse.ingest.raw_duckdb import land
+from xdr_warehouse.ingest.raw_duckdb import known_versions, land
 from xdr_warehouse.ingest.xlsx import cell_text
 
 HEADER = ",".join(RAW_CSV_HEADER)
@@ -212,3 +213,41 @@ def test_the_raw_layer_records_versions_and_reads_only_links(tmp_path: Path, exp
         assert con.execute("select count(*) from raw.xdr_lines").fetchall() == [(51,)]
         source = con.execute("select source_file from raw.xdr_files").fetchall()
         assert source == [(str(hostile.resolve()),)]
+
+
+def test_a_version_landed_before_is_not_read_again(tmp_path: Path, export: Path) -> None:
+    windows = export.read_bytes().replace(b"\n", b"\r\n")
+    noted = windows.replace(b"undefined", b"Soci\xe9t\xe9", 1)  # a Windows-1252 note
+    path = write(tmp_path / "in" / "x.csv", noted)
+    landing = tmp_path / "landing"
+    with duckdb.connect(str(tmp_path / "b.duckdb")) as con:
+        first = inspect_inputs(str(path.parent), landing, known_versions(con))
+        land(con, first)
+        known = known_versions(con)
+    assert first[0].notes and first[0].new_line == "\r\n"
+    assert known == {first[0].version_key: first[0]}
+    # the same size and modification time: taken from the raw layer, the file is not
+    # read (garbage in its place would fail the header check)
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert inspect_inputs(str(path.parent), landing, known) == first
+    # another modification time: a new version, read again
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(XdrInputError, match="x.csv"):
+        inspect_inputs(str(path.parent), landing, known)
+
+
+def test_versions_landed_before_new_line_was_recorded_are_read_again_once(
+    tmp_path: Path, export: Path
+) -> None:
+    path = write(tmp_path / "in" / "x.csv", export.read_bytes())
+    landing = tmp_path / "landing"
+    with duckdb.connect(str(tmp_path / "b.duckdb")) as con:
+        land(con, inspect_inputs(str(path), landing))
+        con.execute("alter table raw.xdr_files drop column new_line")  # an older raw layer
+        assert known_versions(con) == {}
+        files = inspect_inputs(str(path), landing, known_versions(con))
+        assert [x.file_id for x in land(con, files)] == [1]
+        assert con.execute("select new_line from raw.xdr_files").fetchall() == [("\n",)]
+        assert list(known_versions(con).values()) == files
