@@ -117,11 +117,17 @@ def query_progress(unique_id: str) -> float | None:
 
     dbt names each thread's connection after the node it runs; the connection's
     DuckDB cursor answers ``query_progress()`` from any thread (-1: no query).
+    Only DuckDB's connections are asked: dbt-spark's ``cursor()`` (``method:
+    session``) replaces the connection's cursor, so asking from this thread threw
+    away the result of the node's running statement (its ``describe`` then gave
+    no rows, or its contract check no columns).
     """
     try:
         from dbt.adapters.factory import FACTORY
 
         for adapter in list(FACTORY.adapters.values()):
+            if adapter.type() != "duckdb":
+                continue
             connections = adapter.connections.thread_connections
             for connection in list(connections.values()):
                 if connection.name != unique_id or str(connection.state) != "open":

@@ -28,70 +28,30 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 from pyspark.sql import SparkSession
 
-from xdr_warehouse import cli
-from xdr_warehouse.generate import generate_xdr
 from xdr_warehouse.settings import Settings
 from xdr_warehouse.spark import raw
 from xdr_warehouse.spark.build import last_build_problem
 
 from .compare import compare_published
-from conftest import new_workspace, workspace_settings
+from .conftest import run_job
 
 pytestmark = pytest.mark.spark
 
-RECORDS = 3_000
 #: The data test the corrupted raw layer makes fail (tests/dbt/).
 FAILING_TEST = "assert_every_line_of_every_file_was_read"
 
 
 @pytest.fixture(scope="module")
-def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("spark-build-input") / "xdr.csv"
-    generate_xdr(path, RECORDS, seed=7)
-    return path
-
-
-def run_job(settings: Settings, csv: Path) -> int:
-    """``xdr run`` on ``csv`` with ``settings``; returns the exit code."""
-    return cli.main(["run"], settings=replace(settings, input_path=str(csv)))
-
-
-@pytest.fixture(scope="module")
-def spark_run(
-    spark: SparkSession,
-    spark_settings: Settings,
-    small_csv: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Settings:
+def spark_run(spark_job_settings: Settings, small_csv: Path) -> Settings:
     """``xdr run`` on Spark into an empty Spark catalog (the test run's session and folders)."""
-    for database in spark.catalog.listDatabases():
-        if database.name != "default":
-            spark.sql(f"drop database if exists {database.name} cascade")
-    root = tmp_path_factory.mktemp("spark-build")
-    # the session's catalog and folders: they are fixed when its JVM starts
-    settings = replace(
-        workspace_settings(root, engine="spark"),
-        spark_dir=spark_settings.spark_dir,
-        temp_dir=spark_settings.temp_dir,
-        spark_driver_memory=spark_settings.spark_driver_memory,
-        spark_executor_memory=spark_settings.spark_executor_memory,
-    )
-    assert run_job(settings, small_csv) == 0
-    return settings
-
-
-@pytest.fixture(scope="module")
-def duckdb_run(small_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    ws = new_workspace(tmp_path_factory.mktemp("duckdb-build"))
-    assert run_job(ws.settings, small_csv) == 0
-    return ws.settings
+    assert run_job(spark_job_settings, small_csv) == 0
+    return spark_job_settings
 
 
 def published(path: Path, sql: str) -> list[tuple]:

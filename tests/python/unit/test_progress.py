@@ -6,7 +6,7 @@ import io
 import time
 from types import SimpleNamespace
 
-from xdr_warehouse.dbt_runner import DbtProgress
+from xdr_warehouse.dbt_runner import DbtProgress, query_progress
 from xdr_warehouse.progress import Activity, Heartbeat, describe, format_seconds
 
 
@@ -126,3 +126,36 @@ def test_a_step_reports_what_it_read_wrote_and_last_logged(tmp_path) -> None:  #
     assert activity.detail.endswith("last: copied table marts.customer_engagement")
     logger.info("after the step")  # the probe's handler is gone
     assert probe.last.text == "copied table marts.customer_engagement"
+
+
+class FakeCursorWrapper:
+    """A connection handle that counts its ``cursor()`` calls, as dbt-spark's would reset."""
+
+    def __init__(self) -> None:
+        self.cursors = 0
+
+    def cursor(self) -> FakeCursorWrapper:
+        self.cursors += 1
+        return self
+
+    def query_progress(self) -> float:
+        return 40.0
+
+
+def test_query_progress_asks_duckdb_connections_only(monkeypatch) -> None:  # noqa: ANN001
+    """dbt-spark's cursor() replaces the running statement's cursor: never call it."""
+    from dbt.adapters.factory import FACTORY
+
+    handles = {}
+    adapters = {}
+    for kind in ("duckdb", "spark"):
+        handles[kind] = FakeCursorWrapper()
+        connection = SimpleNamespace(name=f"model.{kind}", state="open", handle=handles[kind])
+        adapters[kind] = SimpleNamespace(
+            type=lambda kind=kind: kind,
+            connections=SimpleNamespace(thread_connections={1: connection}),
+        )
+    monkeypatch.setattr(FACTORY, "adapters", adapters)
+    assert query_progress("model.duckdb") == 0.4
+    assert query_progress("model.spark") is None
+    assert handles["duckdb"].cursors == 1 and handles["spark"].cursors == 0
