@@ -49,12 +49,15 @@ data: $(STAMP)
 ## Other sizes: make bench BENCH_SIZES="150000 1000000" BENCH_INCREMENTAL=1000000
 ## Both input formats on the same records: make bench BENCH_FORMATS="csv parquet"
 ## (auto = CSV unless the disk cannot hold it, then Parquet).
+## Spark beside DuckDB on the same files (local[2], full builds; minutes per size):
+## make bench BENCH_ENGINES="duckdb spark" BENCH_SIZES="1000000 10000000"
 BENCH_SIZES ?= 150000 1000000 10000000
 BENCH_INCREMENTAL ?= 10000000
 BENCH_FORMATS ?= auto
+BENCH_ENGINES ?= duckdb
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --formats $(BENCH_FORMATS) \
-		--incremental $(BENCH_INCREMENTAL)
+		--engines $(BENCH_ENGINES) --incremental $(BENCH_INCREMENTAL)
 
 ## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV
 ## (needs about 60 GB free), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt

@@ -317,11 +317,10 @@ def reset_work(work: Path) -> None:
 
 
 def prepare_parse(env: Mapping[str, str]) -> None:
-    """Parse the project with the run's settings when no saved parse exists yet
-    (before the measured run, untimed: a deployed warehouse parsed it the day before)."""
-    target = Path(env["DBT_TARGET_PATH"])
-    if (target / PARSE_FILE).exists():
-        return
+    """Parse the project with the run's settings before the measured run (untimed: a
+    deployed warehouse parsed today's project the day before). dbt reads the saved
+    parse back and reparses only the files changed since, none when the project did
+    not change."""
     code = (
         "from xdr_warehouse.dbt_runner import run_dbt\n"
         "from xdr_warehouse.settings import Settings\n"

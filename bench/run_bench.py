@@ -116,11 +116,12 @@ def work_folder(work_root: Path, records: int, fmt: str) -> Path:
     return work_root / f"{label(records)}-{fmt}"
 
 
-def run_warehouse(records: int, path: Path, work: Path) -> dict:
+def run_warehouse(records: int, path: Path, work: Path, engine: str = "duckdb") -> dict:
     benchlib.reset_work(work)
-    env = benchlib.warehouse_env(work, path)
-    benchlib.prepare_parse(env)
-    print(f"==> warehouse main job on {path.name} (work folder {work})", flush=True)
+    env = benchlib.warehouse_env(work, path, XDR_ENGINE=engine)
+    if engine == "duckdb":
+        benchlib.prepare_parse(env)
+    print(f"==> warehouse main job on {engine}, {path.name} (work folder {work})", flush=True)
     measured = benchlib.run_measured(
         [str(BIN / "xdr"), "run", "--skip-report"], env=env, log_path=work / "xdr-run.log"
     )
@@ -416,10 +417,48 @@ def markdown(results: dict) -> str:
             if run:
                 parts.append(f"{side} {run['load_before'][0]:.1f} → {run['load_after'][0]:.1f}")
         lines.append(f"- {size['records']:,} {size['format']}: " + "; ".join(parts))
+    lines += spark_markdown(results)
     if results.get("incremental"):
         inc = results["incremental"]
         lines += ["", "## Incremental load", "", inc["markdown"]]
     return "\n".join(lines) + "\n"
+
+
+def spark_markdown(results: dict) -> list[str]:
+    """The Spark runs beside DuckDB's and the notebook's on the same files (if any)."""
+    sized = [s for s in results["sizes"] if s.get("spark")]
+    if not sized:
+        return []
+    lines = [
+        "",
+        "## Spark",
+        "",
+        "Spark = the same `xdr run --skip-report` with `XDR_ENGINE=spark` (dbt-spark, "
+        "`method: session`, `local[2]` on the same 2 cores; every Spark build is a full "
+        "build), on the same file; answers compared with the DuckDB run's. Peak memory "
+        "includes Spark's JVM.",
+        "",
+        "| records | input | Spark | DuckDB | notebook | Spark / DuckDB | Spark / notebook "
+        "| Spark peak | DuckDB peak | same answers as DuckDB |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for size in sized:
+        sp, wh, nb = size["spark"], size.get("warehouse") or {}, size.get("notebook") or {}
+        sp_wall = sp.get("wall_s") if sp.get("ok") else None
+        wh_wall = wh.get("wall_s") if wh.get("ok") else None
+        nb_wall = nb.get("wall_s") if nb.get("ok") else None
+        lines.append(
+            f"| {size['records']:,} | {size['input']} "
+            f"| {_fmt_s(sp_wall) if sp.get('ok') else 'failed'} | {_fmt_s(wh_wall)} "
+            f"| {_fmt_s(nb_wall)} | {_ratio(sp_wall, wh_wall)} | {_ratio(sp_wall, nb_wall)} "
+            f"| {sp.get('peak_rss_gb', 0):.2f} GB | {wh.get('peak_rss_gb', 0):.2f} GB "
+            f"| {(size.get('spark_check') or {}).get('status', '–')} |"
+        )
+    for size in sized:
+        if not size["spark"].get("ok"):
+            error = " / ".join(size["spark"].get("error") or [])
+            lines.append(f"\nSpark on {size['records']:,} {size['format']} failed: {error}")
+    return lines
 
 
 def chart(results: dict, path: Path) -> None:
@@ -501,6 +540,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--work-dir", type=Path, default=None, help="default: DATA_DIR/work")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        choices=["duckdb", "spark"],
+        default=["duckdb"],
+        help="warehouse engines to measure on each file (spark: local[2], a full build)",
+    )
     parser.add_argument("--skip-notebook", action="store_true")
     parser.add_argument(
         "--notebook-timeout", type=float, default=1800, help="seconds (default 30 min)"
@@ -542,11 +588,20 @@ def main(argv: list[str] | None = None) -> int:
                 "input_gb": path.stat().st_size / 1e9,
                 "format": fmt,
             }
-            size["warehouse"] = run_warehouse(records, path, work)
+            if "duckdb" in args.engines:
+                size["warehouse"] = run_warehouse(records, path, work)
+            if "spark" in args.engines:
+                spark_work = work.with_name(work.name + "-spark")
+                size["spark"] = run_warehouse(records, path, spark_work, engine="spark")
+                size["spark_check"] = compare(
+                    size["spark"].get("answers"), (size.get("warehouse") or {}).get("answers")
+                )
+                print(f"==> {records:,} {fmt}: Spark: {size['spark_check']['status']}", flush=True)
             if not args.skip_notebook:
+                work.mkdir(parents=True, exist_ok=True)
                 size["notebook"] = run_notebook(path, work, args.notebook_timeout, cap)
             size["check"] = compare(
-                (size["warehouse"] or {}).get("answers"),
+                (size.get("warehouse") or {}).get("answers"),
                 (size.get("notebook") or {}).get("answers"),
             )
             print(f"==> {records:,} {fmt}: check: {size['check']['status']}", flush=True)
@@ -562,7 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     results["finished"] = datetime.now().strftime("%Y-%m-%d %H:%M")
     save(results, args.out_dir)
     print((args.out_dir / "latest.md").read_text())
-    return 0 if all(s["check"]["passed"] is not False for s in results["sizes"]) else 1
+    checks = [s[key] for s in results["sizes"] for key in ("check", "spark_check") if key in s]
+    return 0 if all(c["passed"] is not False for c in checks) else 1
 
 
 if __name__ == "__main__":
