@@ -31,7 +31,7 @@ from conftest import new_workspace, workspace_settings
 #: The addresses a listening socket may have: 127.0.0.1, as IPv4 or IPv4-mapped IPv6.
 LOOPBACK = ("127.0.0.1", "::ffff:127.0.0.1")
 #: Records of the generated input of the whole-job tests.
-RECORDS = 3_000
+RECORDS = 20_000
 
 
 def spark_test_settings(root: Path, **overrides: object) -> Settings:
@@ -101,7 +101,7 @@ def jvm_of(parent: psutil.Process) -> psutil.Process:
 
 @pytest.fixture(scope="session")
 def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generated input of the whole-job tests: 3,000 records in the raw export format."""
+    """The generated input of the whole-job tests: 20,000 records in the raw export format."""
     path = tmp_path_factory.mktemp("spark-build-input") / "xdr.csv"
     generate_xdr(path, RECORDS, seed=7)
     return path

@@ -1,6 +1,6 @@
 """``xdr run`` on Spark publishes the same BI file as on DuckDB, and only a passing build.
 
-One small generated input (3,000 records in the raw export format) goes through
+One small generated input (20,000 records in the raw export format) goes through
 the whole job on each engine: ingest, ``dbt build`` (on Spark: local mode, the
 test run's one SparkSession, two dbt phases around the Python stage, every data
 test and unit test), publish and report. The two published files are compared
