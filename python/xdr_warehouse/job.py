@@ -19,7 +19,6 @@ import duckdb
 
 from xdr_warehouse.dbt_runner import DbtError, last_build_problem, lock_error_in, run_dbt
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
-from xdr_warehouse.ingest.inputs import InputFile
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
 
@@ -80,19 +79,6 @@ def connect_build_db(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
 
 
-def _known_versions(settings: Settings) -> dict[tuple[str, str], InputFile]:
-    """The file versions the build database's raw layer holds (none before the first ingest)."""
-    from xdr_warehouse.ingest.raw_duckdb import known_versions
-
-    if not settings.build_db.exists():
-        return {}
-    try:
-        with duckdb.connect(str(settings.build_db), read_only=True) as con:
-            return known_versions(con)
-    except duckdb.Error as err:
-        raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
-
-
 def ingest(settings: Settings, spec: str) -> IngestResult:
     """Check the input files and land them in the engine's raw layer.
 
@@ -104,15 +90,18 @@ def ingest(settings: Settings, spec: str) -> IngestResult:
 
         files = inspect_inputs(spec, settings.landing_dir)
         return IngestResult(tuple(land_spark(settings, files)))
-    from xdr_warehouse.ingest.raw_duckdb import land
+    from xdr_warehouse.ingest.raw_duckdb import known_versions, land
 
-    files = inspect_inputs(spec, settings.landing_dir, _known_versions(settings))
-
-    con = connect_build_db(settings)
+    # before the first ingest there is nothing to reuse: check the files before
+    # creating the build database, so bad input leaves no database behind
+    con = connect_build_db(settings) if settings.build_db.exists() else None
     try:
+        files = inspect_inputs(spec, settings.landing_dir, known_versions(con) if con else None)
+        con = con or connect_build_db(settings)
         return IngestResult(tuple(land(con, files)))
     finally:
-        con.close()
+        if con is not None:
+            con.close()
 
 
 def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False) -> Any:

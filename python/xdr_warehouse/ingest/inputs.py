@@ -139,7 +139,7 @@ def inspect_file(path: Path, landing_dir: Path) -> InputFile:
     stat = path.stat()
     if stat.st_size == 0:
         raise XdrInputError(f"{path}: file is empty (not even a header line)")
-    signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+    signature = file_signature(stat)
     new_line = "\n"
     notes: tuple[LineNote, ...] = ()
     if fmt == "parquet":
@@ -203,7 +203,6 @@ def inspect_inputs(
     A file whose version (resolved path, size and modification time) is in
     ``known`` (landed by an earlier ingest) is taken from there, not read again.
     """
-    known = known or {}
     files = []
     for path in resolve_input_paths(spec):
         landed = known.get(_version_key(path)) if known else None
@@ -214,10 +213,15 @@ def inspect_inputs(
     return files
 
 
+def file_signature(stat: os.stat_result) -> str:
+    """A file version's signature: ``size:mtime_ns``."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def _version_key(path: Path) -> tuple[str, str]:
-    """(source_file, file_signature) of ``path`` as :func:`inspect_file` records them."""
+    """(source_file, file_signature) of ``path`` as :func:`inspect_file` records them
+    (no signature when the file cannot be read: inspect_file names the problem)."""
     try:
-        stat = path.stat()
+        return str(path.resolve()), file_signature(path.stat())
     except OSError:
         return str(path.resolve()), ""
-    return str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"

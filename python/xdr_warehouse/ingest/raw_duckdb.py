@@ -249,22 +249,10 @@ def known_versions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Inpu
     A version whose file the engine reads (the landing link or converted copy) is
     gone, or that was landed before ``new_line`` was recorded, is left out: it is
     read again. Ingest takes the others as they are, so a daily run reads only
-    the new and changed files, not every file of the input again.
+    the new and changed files, not every file of the input again. Creates (or
+    brings up to date) the raw layer first.
     """
-    tables = con.execute(
-        "select table_name from duckdb_tables() where schema_name = ?", [SCHEMA]
-    ).fetchall()
-    if ("xdr_files",) not in tables:
-        return {}
-    columns = {
-        name
-        for (name,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
-            [SCHEMA, "xdr_files"],
-        ).fetchall()
-    }
-    if "new_line" not in columns:
-        return {}
+    create_raw_layer(con)
     notes: dict[int, list[LineNote]] = {}
     for file_id, line_number, note, detail, raw_text in con.execute(
         f"select file_id, line_number, note, detail, raw_text from {SCHEMA}.xdr_line_notes"
