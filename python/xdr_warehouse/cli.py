@@ -4,7 +4,10 @@
 150,000-record file when XDR_PATH is not set), runs ``dbt build``, publishes the
 BI file and writes the report. ``xdr ingest``, ``xdr build``, ``xdr publish`` and
 ``xdr report`` run one step each; arguments after ``--`` go to dbt
-(``xdr run -- --vars '{cluster_k: 4}'``). Every step prints its name and
+(``xdr run -- --vars '{cluster_k: 4}'``). When nothing changed since the
+published build (same input file versions, project files and settings, see
+:mod:`xdr_warehouse.uptodate`), ``xdr run`` says so and skips the build and
+the publish; ``--force`` builds anyway. Every step prints its name and
 duration. A failure prints one line that says what went wrong and what to do,
 exits non-zero and keeps the full detail in ``logs/xdr.log``.
 
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from xdr_warehouse import job
+from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, ENGINES, Settings
 
 log = logging.getLogger("xdr_warehouse")
@@ -51,7 +55,7 @@ def call(fn: Callable[[], T]) -> T:
         raise job.JobError(str(err)) from err
 
 
-def _ingest(settings: Settings, args: argparse.Namespace) -> None:
+def _ingest(settings: Settings, args: argparse.Namespace) -> IngestResult:
     from xdr_warehouse.diskspace import disk_warning
 
     spec = job.input_path(settings, args.records, args.seed)
@@ -62,6 +66,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> None:
         if warning:
             print(f"    {warning}", flush=True)
             log.warning(warning)
+    return result
 
 
 def _build(settings: Settings, args: argparse.Namespace) -> None:
@@ -85,11 +90,28 @@ def _report(settings: Settings) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    """The main job: ingest, dbt build, publish, report."""
-    _ingest(settings, args)
-    _build(settings, args)
-    _publish(settings)
-    if not args.skip_report:
+    """The main job: ingest, dbt build, publish, report; build and publish only when
+    the input, the project or the settings changed since the published build."""
+    from xdr_warehouse import uptodate
+
+    result = _ingest(settings, args)
+    digest = uptodate.fingerprint(settings, result.files)
+    forced = args.force or args.full_refresh or bool(args.dbt_args)
+    current = None if forced else uptodate.published_build_if_current(settings, digest)
+    if current is None:
+        _build(settings, args)
+        _publish(settings)
+        if settings.engine == "duckdb":
+            uptodate.record_published(settings, digest)
+    else:
+        message = (
+            f"up to date: {settings.published_db} holds build {current}, made from these"
+            " input files, this project and these settings; nothing to build or publish"
+            " (--force builds anyway)"
+        )
+        print(f"==> {message}", flush=True)
+        log.info("%s", message)
+    if not args.skip_report and not (current and uptodate.report_is_current(settings)):
         _report(settings)
 
 
@@ -182,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     with_input(run)
     with_dbt(run)
     run.add_argument("--skip-report", action="store_true")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="build and publish even when nothing changed since the published build",
+    )
     run.set_defaults(func=cmd_run)
 
     ingest = sub.add_parser("ingest", help="check the input files and land them for dbt")

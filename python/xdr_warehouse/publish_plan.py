@@ -29,7 +29,8 @@ def last_build_id(settings: Settings) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _published_build(settings: Settings) -> str | None:
+def published_build(settings: Settings) -> str | None:
+    """The build the published file holds (None: no file, or not one build's)."""
     try:
         with duckdb.connect(str(settings.published_db), read_only=True) as con:
             rows = con.execute(
@@ -54,7 +55,7 @@ def plan_delta(settings: Settings) -> PublishDelta | None:
     """The changes to apply to the published file, or None to publish every table."""
     if not settings.published_db.exists():
         return None
-    base = _published_build(settings)
+    base = published_build(settings)
     if base is None:
         return None
     keyed = publish_keys(settings)

@@ -47,16 +47,17 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from xdr_warehouse.report.build import NO_DATA_FILE, REPORT_FILE, build_report, report_status
+    from xdr_warehouse.report.build import build_report, report_status
     from xdr_warehouse.report.context import CHARTS_DIR, STATUS_COMPLETE, STATUS_NO_DATA
     from xdr_warehouse.report.errors import ReportError
+    from xdr_warehouse.report.names import NO_DATA_FILE, REPORT_FILE
 
 #: The public API: each name and the module of this package that defines it.
 _EXPORTS: dict[str, str] = {
     "build_report": "build",
     "report_status": "build",
-    "REPORT_FILE": "build",
-    "NO_DATA_FILE": "build",
+    "REPORT_FILE": "names",
+    "NO_DATA_FILE": "names",
     "CHARTS_DIR": "context",
     "STATUS_COMPLETE": "context",
     "STATUS_NO_DATA": "context",

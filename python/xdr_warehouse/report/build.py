@@ -23,10 +23,9 @@ from xdr_warehouse.report.context import (
 )
 from xdr_warehouse.report.errors import ReportError
 from xdr_warehouse.report.marts import load_marts
+from xdr_warehouse.report.names import NO_DATA_FILE, REPORT_FILE
 from xdr_warehouse.report.stored_failures import read_stored_failures
 
-REPORT_FILE = "engagement_report.html"
-NO_DATA_FILE = "engagement_report_no_data.html"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
 

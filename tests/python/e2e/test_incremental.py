@@ -430,7 +430,8 @@ def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
         assert own == [(checksum,)], table
     release = (ws.settings.export_dir / "current").resolve()
 
-    assert ws.cli(["run", "--skip-report"], folder) == 0  # nothing new
+    # nothing new, built and published all the same
+    assert ws.cli(["run", "--skip-report", "--force"], folder) == 0
     assert mode() == "incremental"
     again = (ws.settings.export_dir / "current").resolve()
     assert again != release and again.parent == releases
