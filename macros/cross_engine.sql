@@ -314,3 +314,18 @@
         {{ xdr_string_literal(value | string) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Written between a CTE's name and its `as (`: the CTE is inlined into every
+    part of the query that reads it instead of computed once into a temporary
+    result. DuckDB materializes a CTE read more than once; when each reader
+    needs only a few columns or a top-N of a large table, inlining lets each one
+    read just that (top_users_by_application: 0.6 s -> 0.25 s at 7M customers).
+    Spark inlines CTEs already. -#}
+{% macro xdr_inline_cte() -%}
+    {{ return(adapter.dispatch('xdr_inline_cte', 'xdr_warehouse')()) }}
+{%- endmacro %}
+{% macro default__xdr_inline_cte() -%}
+{%- endmacro %}
+{% macro duckdb__xdr_inline_cte() -%}
+    not materialized
+{%- endmacro %}

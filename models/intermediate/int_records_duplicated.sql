@@ -18,7 +18,7 @@
 
 with
 
-records as (
+records as {{ xdr_inline_cte() }} (
     select * from {{ ref('int_records_current') }}
     where record_status = 'loaded'
         {{ xdr_only_changed('record_hash', 'int_record_hashes_changed') }}

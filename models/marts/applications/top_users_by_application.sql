@@ -3,7 +3,7 @@
 
 with
 
-customers as (
+customers as {{ xdr_inline_cte() }} (
     select * from {{ ref('int_customers_aggregated') }}
 ),
 

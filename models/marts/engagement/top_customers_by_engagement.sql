@@ -7,7 +7,7 @@
 
 with
 
-customers as (
+customers as {{ xdr_inline_cte() }} (
     select * from {{ ref('customer_engagement') }}
 ),
 

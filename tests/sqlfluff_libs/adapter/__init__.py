@@ -2,9 +2,11 @@
 
 from collections.abc import Callable
 
-#: Dispatched macros that return SQL snippets by name rather than SQL: their
-#: DuckDB values (macros/cross_engine.sql, duckdb__xdr_line_columns).
-SNIPPETS = {
+#: Dispatched macros that return SQL snippets rather than a function call: their
+#: DuckDB values (macros/cross_engine.sql, duckdb__xdr_line_columns and
+#: duckdb__xdr_inline_cte).
+SNIPPETS: dict[str, str | dict[str, str]] = {
+    "xdr_inline_cte": "not materialized",
     "xdr_line_columns": {
         "number": "cast(null as bigint)",
         "detail": "quarantine_detail",
