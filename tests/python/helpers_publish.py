@@ -191,8 +191,16 @@ class _HangAt(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith(self.phase):
-            self.marker.write_text(record.getMessage())
+            _write_marker(self.marker, record.getMessage())
             time.sleep(600)
+
+
+def _write_marker(marker: Path, text: str) -> None:
+    """Write the marker whole or not at all: the test polls for it to exist and reads
+    it at once (a plain write_text let it read the file empty, created but not written)."""
+    partial = marker.with_name(marker.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, marker)
 
 
 def _hang_publish(
@@ -204,7 +212,7 @@ def _hang_publish(
     logger.setLevel(logging.INFO)
     logger.addHandler(_HangAt(phase, Path(marker)))
     publish.publish(build_db, published_db, export_dir, tables)
-    Path(marker).write_text("finished without reaching the phase")
+    _write_marker(Path(marker), "finished without reaching the phase")
 
 
 def start_hanging_publish(
