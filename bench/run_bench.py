@@ -273,6 +273,11 @@ def _fmt_s(seconds: float | None) -> str:
     return f"{seconds:,.1f} s" if seconds < 600 else f"{seconds / 60:,.1f} min"
 
 
+def _if_ok(run: dict, key: str) -> float | None:
+    """A figure of a run that finished (None for a failed or missing run)."""
+    return run.get(key) if run.get("ok") else None
+
+
 def _ratio(a: float | None, b: float | None, lower_bound: bool = False) -> str:
     if not a or not b:
         return "–"
@@ -337,8 +342,8 @@ def markdown(results: dict) -> str:
         nb_wall = nb.get("wall_s") if nb_ok or nb.get("timed_out") else None
         nb_mem = nb.get("peak_rss_gb") if nb_ok or nb.get("timed_out") else None
         wh_time = _fmt_s(wh.get("wall_s")) if wh.get("ok") else "failed"
-        wh_wall = wh.get("wall_s") if wh.get("ok") else None
-        wh_peak = wh.get("peak_rss_gb") if wh.get("ok") else None
+        wh_wall = _if_ok(wh, "wall_s")
+        wh_peak = _if_ok(wh, "peak_rss_gb")
         lines.append(
             f"| {size['records']:,} | {size['input']} ({size['input_gb']:.2f} GB) | {wh_time} "
             f"| {nb_time} | {_ratio(wh_wall, nb_wall, not nb_ok)} "
@@ -444,9 +449,9 @@ def spark_markdown(results: dict) -> list[str]:
     ]
     for size in sized:
         sp, wh, nb = size["spark"], size.get("warehouse") or {}, size.get("notebook") or {}
-        sp_wall = sp.get("wall_s") if sp.get("ok") else None
-        wh_wall = wh.get("wall_s") if wh.get("ok") else None
-        nb_wall = nb.get("wall_s") if nb.get("ok") else None
+        sp_wall = _if_ok(sp, "wall_s")
+        wh_wall = _if_ok(wh, "wall_s")
+        nb_wall = _if_ok(nb, "wall_s")
         lines.append(
             f"| {size['records']:,} | {size['input']} "
             f"| {_fmt_s(sp_wall) if sp.get('ok') else 'failed'} | {_fmt_s(wh_wall)} "
