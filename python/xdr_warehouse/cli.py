@@ -101,8 +101,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     if current is None:
         _build(settings, args)
         _publish(settings)
-        if settings.engine == "duckdb":
-            uptodate.record_published(settings, digest)
+        uptodate.record_published(settings, digest)
     else:
         message = (
             f"up to date: {settings.published_db} holds build {current}, made from these"

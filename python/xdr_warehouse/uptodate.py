@@ -66,26 +66,21 @@ def fingerprint(settings: Settings, files: Sequence[LandedFile]) -> str:
 def published_build_if_current(settings: Settings, digest: str) -> str | None:
     """The id of the published build when it was made from ``digest`` and nothing
     was built since; None when the run has something to do."""
+    from xdr_warehouse.publish_plan import last_build_id, published_build
+
     if settings.engine != "duckdb" or not settings.build_db.exists():
         return None
     try:
         with duckdb.connect(str(settings.build_db), read_only=True) as con:
             state = con.execute(f"select build_id, fingerprint from {STATE_TABLE}").fetchall()
-            last = con.execute(
-                "select invocation_id from audit.dbt_builds order by finished_at desc limit 1"
-            ).fetchall()
+        last = last_build_id(settings)
     except duckdb.Error:  # no state recorded yet (or no build)
         return None
-    if len(state) != 1 or not last:
+    if len(state) != 1 or state[0] != (last, digest):
         return None
-    build_id, recorded = state[0]
-    if recorded != digest or last[0][0] != build_id:
+    if not settings.export_dir.exists() or published_build(settings) != last:
         return None
-    from xdr_warehouse.publish_plan import published_build
-
-    if not settings.export_dir.exists() or published_build(settings) != build_id:
-        return None
-    return build_id
+    return last
 
 
 def report_is_current(settings: Settings) -> bool:
@@ -101,10 +96,11 @@ def report_is_current(settings: Settings) -> bool:
 
 
 def record_published(settings: Settings, digest: str) -> None:
-    """Record that the published file holds a build made from ``digest``."""
+    """Record that the published file holds a build made from ``digest`` (DuckDB
+    builds: a Spark build is always built again)."""
     from xdr_warehouse.publish_plan import published_build
 
-    build_id = published_build(settings)
+    build_id = published_build(settings) if settings.engine == "duckdb" else None
     if build_id is None:
         return
     with duckdb.connect(str(settings.build_db)) as con:
