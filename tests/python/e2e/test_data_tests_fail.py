@@ -9,6 +9,9 @@ tests that guard against it, with the failing rows naming the faulty columns
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import duckdb
 import pytest
 
@@ -52,6 +55,23 @@ def corrupt(ws: Workspace, *statements: str) -> None:
             con.execute(statement)
 
 
+@contextlib.contextmanager
+def tampered(ws: Workspace, table: str, *statements: str) -> Iterator[None]:
+    """``marts.<table>`` changed by ``statements`` (which may read its saved copy
+    ``main.saved``) inside the block; restored after it, and its tests pass again."""
+    corrupt(ws, f"create table main.saved as select * from marts.{table}", *statements)
+    try:
+        yield
+    finally:
+        corrupt(
+            ws,
+            f"delete from marts.{table}",
+            f"insert into marts.{table} select * from main.saved",
+            "drop table main.saved",
+        )
+    assert failing_tests(ws, f"{table},test_type:generic") == {}
+
+
 def one_msisdn(ws: Workspace, table: str, offset: int = 0) -> int:
     sql = f"select msisdn from marts.{table} order by msisdn limit 1 offset {offset}"
     return ws.query(sql)[0][0]
@@ -66,14 +86,13 @@ def test_null_and_negative_values_fail_the_column_tests_naming_the_columns(
 ) -> None:
     ws = small_warehouse
     first, second = one_msisdn(ws, "customer_engagement"), one_msisdn(ws, "customer_engagement", 1)
-    corrupt(
+    with tampered(
         ws,
-        "create table main.saved_engagement as select * from marts.customer_engagement",
+        "customer_engagement",
         f"update marts.customer_engagement set total_dl_bytes = null, session_count = null "
         f"where msisdn = {first}",
         f"update marts.customer_engagement set total_duration_ms = -1 where msisdn = {second}",
-    )
-    try:
+    ):
         failures = failing_tests(ws, "customer_engagement,test_type:generic")
         not_null = [name for name in failures if name.startswith("not_null_columns_")]
         not_negative = [name for name in failures if name.startswith("not_negative_columns_")]
@@ -83,37 +102,54 @@ def test_null_and_negative_values_fail_the_column_tests_naming_the_columns(
         assert nulls == [("session_count, total_dl_bytes", first)]
         negatives = ws.query(f"select negative_columns, msisdn from {STORED[not_negative[0]]}")
         assert negatives == [("total_duration_ms", second)]
-    finally:
-        corrupt(
-            ws,
-            "delete from marts.customer_engagement",
-            "insert into marts.customer_engagement select * from main.saved_engagement",
-            "drop table main.saved_engagement",
-        )
-    assert failing_tests(ws, "customer_engagement,test_type:generic") == {}
 
 
 def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Workspace) -> None:
     ws = small_warehouse
     msisdn = one_msisdn(ws, "customer_application_traffic")
-    corrupt(
+    with tampered(
         ws,
-        "create table main.saved_traffic as select * from marts.customer_application_traffic",
+        "customer_application_traffic",
         # one customer's Email row twice, its bytes counted twice
-        f"insert into marts.customer_application_traffic select * "
-        f"from marts.customer_application_traffic "
+        f"insert into marts.customer_application_traffic select * from main.saved "
         f"where msisdn = {msisdn} and application = 'Email'",
-    )
-    try:
+    ):
         failures = failing_tests(ws, "customer_application_traffic")
         assert any(name.startswith("customer_application_traffic_one_row_per") for name in failures)
         assert "customer_app_traffic_plus_unattributed_equals_application_usage" in failures
         assert not any(name.startswith("not_null_columns_") for name in failures), failures
-    finally:
-        corrupt(
-            ws,
-            "delete from marts.customer_application_traffic",
-            "insert into marts.customer_application_traffic select * from main.saved_traffic",
-            "drop table main.saved_traffic",
-        )
-    assert failing_tests(ws, "customer_application_traffic") == {}
+
+
+def test_a_null_and_a_duplicate_key_fail_the_primary_key_test(small_warehouse: Workspace) -> None:
+    ws = small_warehouse
+    with tampered(
+        ws,
+        "xdr_load_audit",
+        # one file listed twice, and a row without a file name
+        "insert into marts.xdr_load_audit select * from main.saved limit 1",
+        "insert into marts.xdr_load_audit select * replace (null as source_file) "
+        "from main.saved limit 1",
+    ):
+        failures = failing_tests(ws, "xdr_load_audit,test_type:generic")
+        name = "primary_key_xdr_load_audit_source_file"
+        assert failures.get(name) == 2, failures
+        stored = ws.query(f"select problem, row_count from {STORED[name]} order by problem")
+        assert stored == [("duplicate", 2), ("null", 1)]
+
+
+def test_a_broken_total_fails_the_grouped_reconciliation_naming_its_check(
+    small_warehouse: Workspace,
+) -> None:
+    ws = small_warehouse
+    with tampered(
+        ws,
+        "engagement_cluster_summary",
+        # one cluster's duration total one millisecond off
+        "update marts.engagement_cluster_summary set total_value = total_value + 1 "
+        "where metric = 'duration_ms' and cluster_id = 0",
+    ):
+        failures = failing_tests(ws, "engagement_cluster_summary,test_type:generic")
+        name = "engagement_cluster_summary_reconciles_with_customer_engagement"
+        assert failures.get(name) == 1, failures
+        stored = ws.query(f"select check_name, model_total - compare_total from {STORED[name]}")
+        assert stored == [("duration", 1)]
