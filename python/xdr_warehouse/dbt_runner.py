@@ -146,6 +146,24 @@ def _elapsed(started: str, finished: str) -> float:
         return 0.0
 
 
+def schema_change_in(message: str) -> str | None:
+    """One line for dbt's "schemas on this incremental model are out of sync" error
+    (a model's columns changed since the table was built, e.g. after an upgrade)."""
+    if "schemas on this incremental model are out of sync" not in message:
+        return None
+
+    def columns(label: str) -> str:
+        found = re.search(rf"{label}: \[(.*?)\]\n", message)
+        names = re.findall(r"column='([^']+)'", found.group(1)) if found else []
+        return ", ".join(names) or "none"
+
+    new, gone = columns("Source columns not in target"), columns("Target columns not in source")
+    return (
+        f"its columns changed since the table was built (new: {new}; gone: {gone}); "
+        "rebuild it with `xdr run --full-refresh`"
+    )
+
+
 def _failures(result: Any) -> list[str]:
     failures = []
     for node_result in getattr(getattr(result, "result", None), "results", None) or []:
@@ -153,12 +171,13 @@ def _failures(result: Any) -> list[str]:
         if status in {"error", "fail", "runtime error"}:
             node = node_result.node
             kind = node.resource_type.value if hasattr(node, "resource_type") else "node"
+            message = getattr(node_result, "message", "") or ""
             lines = [
                 line.strip()
-                for line in (getattr(node_result, "message", "") or "").splitlines()
+                for line in message.splitlines()
                 if line.strip() and not line.strip().startswith(">")
             ]
-            detail = lines[-1] if lines else status
+            detail = schema_change_in(message) or (lines[-1] if lines else status)
             failures.append(f"{kind} {node.name}: {detail}")
     return failures
 
@@ -222,6 +241,8 @@ def dbt_command(
     ]
     if command and command[0] in {"build", "run", "test", "seed", "snapshot"}:
         args += ["--threads", str(settings.dbt_threads)]
+    if not any(arg.split("=", 1)[0] == "--log-level-file" for arg in rest):
+        args += ["--log-level-file", settings.dbt_log_level]
     return args + rest
 
 

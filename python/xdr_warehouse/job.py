@@ -104,10 +104,29 @@ def ingest(settings: Settings, spec: str) -> IngestResult:
             con.close()
 
 
+#: dbt options that choose the nodes of a build: given one, the user chooses them all.
+SELECTION_OPTIONS = frozenset(
+    {"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
+     "--resource-types", "--exclude-resource-type", "--exclude-resource-types"}
+)  # fmt: skip
+
+
+def build_args(
+    settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False
+) -> list[str]:
+    """The arguments of the job's ``dbt build``: the user's, ``--full-refresh``, and on
+    DuckDB the unit tests left out unless ``settings.unit_tests`` or the user selects."""
+    args = [*dbt_args, *(["--full-refresh"] if full_refresh else [])]
+    chooses = any(arg.split("=", 1)[0] in SELECTION_OPTIONS for arg in args)
+    if settings.engine == "duckdb" and not settings.unit_tests and not chooses:
+        args += ["--exclude-resource-type", "unit_test"]
+    return args
+
+
 def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False) -> Any:
     """``dbt build`` with the settings (the extra arguments go to dbt)."""
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
-    args = [*dbt_args, *(["--full-refresh"] if full_refresh else [])]
+    args = build_args(settings, dbt_args, full_refresh)
     if settings.engine == "spark":
         from xdr_warehouse.spark.build import build as build_spark
 

@@ -46,6 +46,16 @@ def _project_dir(env: Mapping[str, str]) -> Path:
     return Path(configured).resolve() if configured else Path.cwd().resolve()
 
 
+def _flag(raw: str) -> bool:
+    """A yes/no environment variable: 1/true/yes/on or 0/false/no/off."""
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not a yes/no value: use 1 or 0 (true/false, yes/no, on/off)")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The settings of one run; paths are absolute (resolved against ``project_dir``)."""
@@ -85,6 +95,13 @@ class Settings:
     #: Seconds between the progress lines of a long step in a log or CI (a terminal
     #: gets one line rewritten every second).
     progress_seconds: float = 10.0
+    #: Level of ``logs/dbt.log``: ``info`` keeps every node's result and every error;
+    #: ``debug`` (dbt's default) adds each SQL statement and costs about 20 ms per node.
+    dbt_log_level: str = "info"
+    #: Whether ``xdr build``/``xdr run`` on DuckDB run the dbt unit tests too. Their
+    #: inputs are fixed fixtures, so dbt advises running them in development and CI
+    #: (``make test`` does) and leaving them out of production builds.
+    unit_tests: bool = False
 
     #: Environment variable of each field (those without one are fixed or come from options).
     ENV = {
@@ -110,6 +127,8 @@ class Settings:
         "spark_dir": "XDR_SPARK_DIR",
         "dashboard_port": "XDR_DASHBOARD_PORT",
         "progress_seconds": "XDR_PROGRESS_SECONDS",
+        "dbt_log_level": "XDR_DBT_LOG_LEVEL",
+        "unit_tests": "XDR_UNIT_TESTS",
     }
 
     @classmethod
@@ -126,8 +145,11 @@ class Settings:
         for name, variable in cls.ENV.items():
             raw = env.get(variable)
             if raw not in (None, ""):
-                convert = {"int": int, "float": float}.get(str(kinds[name]), str)
-                values[name] = convert(raw)
+                convert = {"int": int, "float": float, "bool": _flag}.get(str(kinds[name]), str)
+                try:
+                    values[name] = convert(raw)
+                except ValueError as err:
+                    raise ValueError(f"{variable}={raw!r}: {err}") from err
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(project_dir=project_dir, **values)
         return settings.resolved()

@@ -358,7 +358,14 @@ def test_customer_buckets_give_the_same_customers(
     query = "select * from intermediate.int_customers_aggregated order by msisdn"
     one_pass = ws.query(query)
     result = ws.dbt(
-        ["run", "--select", "int_customers_aggregated", "--full-refresh"],
+        [
+            "run",
+            "--select",
+            "int_customers_aggregated",
+            "--full-refresh",
+            "--log-level-file",
+            "debug",
+        ],
         folder,
         customer_bucket_sessions=400,
     )

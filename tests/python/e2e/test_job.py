@@ -207,3 +207,29 @@ def test_a_build_of_only_a_seed_is_recorded(workspace: Workspace, small_csv: Pat
     assert workspace.cli(argv, small_csv) == 0
     rows = workspace.query("select passed, whole_project from audit.dbt_builds")
     assert rows == [(True, False)]
+
+
+def test_the_daily_build_leaves_unit_tests_to_ci_unless_asked(
+    small_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from xdr_warehouse import cli
+
+    project = copy_project(tmp_path / "project")
+    model = project / "models" / "marts" / "engagement" / "top_customers_by_engagement.sql"
+    text = model.read_text()
+    assert text.count("msisdn asc") == 2
+    # ties listed by the highest MSISDN: wrong, and only the unit test can tell
+    model.write_text(text.replace("msisdn asc", "msisdn desc"))
+    ws = new_workspace(tmp_path / "ws", project_dir=project)
+    assert ws.cli(["build"], small_csv) == 0
+    results = json.loads((ws.settings.target_path / "run_results.json").read_text())["results"]
+    kinds = {result["unique_id"].split(".")[0] for result in results}
+    assert "test" in kinds and "unit_test" not in kinds, kinds
+
+    capsys.readouterr()
+    assert cli.main(["build"], settings=replace(ws.settings, unit_tests=True)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "unit_test top_customers_break_ties_by_msisdn_and_show_them" in err, err

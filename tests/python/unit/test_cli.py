@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,7 @@ from xdr_warehouse.dbt_runner import (
     last_build_problem,
     merge_vars,
     public_models,
+    schema_change_in,
 )
 from xdr_warehouse.ingest import XdrInputError
 
@@ -46,6 +48,53 @@ def test_dbt_gets_target_paths_threads_and_one_vars_option(settings) -> None:  #
     assert json.loads(args[args.index("--vars") + 1])["xdr_build_db"] == str(settings.build_db)
     assert args[-2:] == ["--select", "customer_engagement"]
     assert "--threads" not in dbt_command(settings, ["ls"])
+    # dbt.log without each SQL statement unless asked (XDR_DBT_LOG_LEVEL or the option)
+    assert args[args.index("--log-level-file") + 1] == "info"
+    args = dbt_command(settings, ["run"], ["--log-level-file", "debug"])
+    assert args.count("--log-level-file") == 1 and args[-2:] == ["--log-level-file", "debug"]
+
+
+NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "unit_tests", "dbt_args", "expected"),
+    [
+        ("duckdb", False, [], NO_UNIT_TESTS),
+        ("duckdb", True, [], []),
+        ("spark", False, [], []),
+        # the user's own selection is left as given
+        ("duckdb", False, ["--select", "test_type:unit"], ["--select", "test_type:unit"]),
+        ("duckdb", False, ["--exclude=x"], ["--exclude=x"]),
+        ("duckdb", False, ["--vars", "{top_n: 5}"], ["--vars", "{top_n: 5}", *NO_UNIT_TESTS]),
+    ],
+)  # fmt: skip
+def test_the_daily_build_leaves_the_unit_tests_to_ci(
+    settings,
+    engine: str,
+    unit_tests: bool,
+    dbt_args: list[str],
+    expected: list[str],  # noqa: ANN001
+) -> None:
+    chosen = replace(settings, engine=engine, unit_tests=unit_tests)
+    assert job.build_args(chosen, dbt_args) == expected
+    assert job.build_args(chosen, dbt_args, full_refresh=True)[len(dbt_args)] == "--full-refresh"
+
+
+def test_a_changed_incremental_schema_is_one_line_with_the_fix() -> None:
+    message = (
+        "Compilation Error in model customer_engagement (models/x.sql)\n"
+        "  The source and target schemas on this incremental model are out of sync!\n"
+        "     Source columns not in target: [DuckDBColumn(column='new_count', dtype='BIGINT')]\n"
+        "     Target columns not in source: [DuckDBColumn(column='old_count', dtype='BIGINT'),"
+        " DuckDBColumn(column='gone_too', dtype='VARCHAR')]\n"
+        "     New column types: []\n"
+    )
+    assert schema_change_in(message) == (
+        "its columns changed since the table was built (new: new_count; gone: old_count, "
+        "gone_too); rebuild it with `xdr run --full-refresh`"
+    )
+    assert schema_change_in("Runtime Error\n  something else") is None
 
 
 def test_public_models_come_from_the_manifest(settings) -> None:  # noqa: ANN001

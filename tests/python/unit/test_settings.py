@@ -77,3 +77,17 @@ def test_spark_processes_get_loopback_and_this_python(
     assert settings.dbt_vars()["xdr_spark_warehouse"] == str(tmp_path / "warehouse" / "spark")
     spark_dir = Settings.from_env({"XDR_SPARK_DIR": "elsewhere"}, project_dir=tmp_path).spark_dir
     assert spark_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1", True), ("yes", True), ("0", False), ("Off", False)]
+)
+def test_yes_no_settings(tmp_path: Path, raw: str, value: bool) -> None:
+    assert Settings.from_env({"XDR_UNIT_TESTS": raw}, project_dir=tmp_path).unit_tests is value
+
+
+def test_a_bad_value_names_its_variable(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^XDR_UNIT_TESTS='maybe': not a yes/no value"):
+        Settings.from_env({"XDR_UNIT_TESTS": "maybe"}, project_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"^XDR_DBT_THREADS='two': invalid literal"):
+        Settings.from_env({"XDR_DBT_THREADS": "two"}, project_dir=tmp_path)
