@@ -164,6 +164,7 @@ def publish(settings: Settings) -> Any:
         limits=DuckDBLimits(settings.memory_limit, settings.duckdb_threads),
         build_id=last_build_id(settings),
         delta=plan_delta(settings),
+        parquet_version=settings.parquet_version,
     )
     print(f"    {result.summary()}", flush=True)
     return result

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("duckdb", "spark")
+#: Parquet formats of the exports (``parquet_version``).
+PARQUET_VERSIONS = ("v1", "v2")
 
 #: The generated default input: records, seed and file.
 DEFAULT_RECORDS = 150_000
@@ -81,6 +83,9 @@ class Settings:
     #: dbt target: ``dev`` (DuckDB build database) or ``spark``; DBT_TARGET overrides.
     dbt_target: str | None = None
     publish_storage_version: str = "v1.0.0"
+    #: Parquet format of the exports: ``v2`` (smaller, faster to write) or ``v1``
+    #: (for readers older than Arrow 6 or Spark 3.3).
+    parquet_version: str = "v2"
     #: Spark master for ``engine = spark``: ``local[2]`` or ``spark://127.0.0.1:7077``.
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"
@@ -120,6 +125,7 @@ class Settings:
         "dbt_threads": "XDR_DBT_THREADS",
         "dbt_target": "DBT_TARGET",
         "publish_storage_version": "XDR_PUBLISH_STORAGE_VERSION",
+        "parquet_version": "XDR_PARQUET_VERSION",
         "spark_master": "XDR_SPARK_MASTER",
         "spark_driver_memory": "XDR_SPARK_DRIVER_MEMORY",
         "spark_executor_memory": "XDR_SPARK_EXECUTOR_MEMORY",
@@ -158,6 +164,11 @@ class Settings:
         """The same settings with every path absolute and the engine checked."""
         if self.engine not in ENGINES:
             raise ValueError(f"XDR_ENGINE={self.engine!r}: use one of {', '.join(ENGINES)}")
+        if self.parquet_version not in PARQUET_VERSIONS:
+            raise ValueError(
+                f"XDR_PARQUET_VERSION={self.parquet_version!r}: use one of "
+                f"{', '.join(PARQUET_VERSIONS)}"
+            )
         paths = {
             f.name: self.absolute(getattr(self, f.name))
             for f in fields(self)

@@ -116,6 +116,7 @@ def publish(settings: Settings) -> PublishResult:
             settings.export_dir,
             tables,
             storage_version=settings.publish_storage_version,
+            parquet_version=settings.parquet_version,
             engine="spark",
             limits=DuckDBLimits(settings.memory_limit, settings.duckdb_threads),
             build_id=last_build_id(spark),

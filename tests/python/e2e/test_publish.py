@@ -254,6 +254,57 @@ def test_parquet_exports_are_a_complete_release_with_descriptions(
     assert parquet_types == built_types
 
 
+def test_parquet_format_versions_are_read_alike_and_never_mixed_in_a_release(
+    build_a: Path, target: Target, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    def encodings(path: Path, column: str) -> set[str]:
+        metadata = pq.ParquetFile(path).metadata
+        return {
+            encoding
+            for group in range(metadata.num_row_groups)
+            for chunk in [metadata.row_group(group).column(metadata.schema.names.index(column))]
+            for encoding in chunk.encodings
+        }
+
+    def version(path: Path) -> str:
+        return pq.ParquetFile(path).metadata.metadata[b"parquet_version"].decode()
+
+    first = publish(build_a, target.published, target.export_dir, PUBLIC_TABLES)
+    v2 = first.release_dir / "customer_application_traffic.parquet"
+    assert version(v2) == "v2" and "DELTA_BINARY_PACKED" in encodings(v2, "dl_bytes")
+    # Arrow (not DuckDB) reads every row and value DuckDB published
+    with duckdb.connect(str(target.published), read_only=True) as con:
+        published = con.sql(
+            "select * from marts.customer_application_traffic order by msisdn, application"
+        ).to_arrow_table()
+    arrow = pq.read_table(v2).sort_by([("msisdn", "ascending"), ("application", "ascending")])
+    assert arrow.num_rows > 1_000 and arrow.to_pydict() == published.to_pydict()
+
+    # v1: the same rows; a table left unchanged is written again in the new
+    # format, not linked from the v2 release
+    v1_release = tmp_path / "v1"
+    pub.write_parquet_release(
+        target.published, v1_release, target.published, PUBLIC_TABLES,
+        unchanged_from=first.release_dir, unchanged=frozenset(PUBLIC_TABLES),
+        parquet_version="v1",
+    )  # fmt: skip
+    v1 = v1_release / "customer_application_traffic.parquet"
+    assert version(v1) == "v1" and "DELTA_BINARY_PACKED" not in encodings(v1, "dl_bytes")
+    assert os.stat(v1).st_ino != os.stat(v2).st_ino
+    assert parquet_state(v1_release, PUBLIC_TABLES) == parquet_state(
+        first.release_dir, PUBLIC_TABLES
+    )
+    # the same version again: linked
+    again = tmp_path / "again"
+    pub.write_parquet_release(
+        target.published, again, target.published, PUBLIC_TABLES,
+        unchanged_from=v1_release, unchanged=frozenset(PUBLIC_TABLES), parquet_version="v1",
+    )  # fmt: skip
+    assert os.stat(again / "customer_application_traffic.parquet").st_ino == os.stat(v1).st_ino
+
+
 def test_dbt_show_reads_the_published_file_through_the_read_only_target(
     built_warehouse: Workspace, build_a: Path, target: Target, states: dict
 ) -> None:

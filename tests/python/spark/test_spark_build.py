@@ -88,6 +88,26 @@ def test_spark_job_publishes_what_duckdb_publishes(
     assert (spark_run.report_dir / "engagement_report.html").stat().st_size > 10_000
 
 
+def test_spark_reads_the_parquet_exports_duckdb_wrote(
+    spark: SparkSession, duckdb_run: Settings
+) -> None:
+    """The exports are Parquet format v2 (DELTA_BINARY_PACKED integers): Spark's
+    vectorized reader gets every row and value of the published file."""
+    tables = ("customer_application_traffic", "customer_clusters")
+    for table in tables:
+        path = duckdb_run.export_dir / "current" / f"{table}.parquet"
+        described = published(duckdb_run.published_db, f"describe marts.{table}")
+        columns = [row[0] for row in described]
+        frame = spark.read.parquet(str(path))
+        assert frame.columns == columns
+        key = ", ".join(columns)
+        expected = published(
+            duckdb_run.published_db, f"select {key} from marts.{table} order by {key}"
+        )
+        rows = [tuple(row) for row in frame.orderBy(*columns).collect()]
+        assert len(rows) > 1_000 and rows == expected, table
+
+
 def test_the_comparison_sees_a_difference(
     spark_run: Settings, duckdb_run: Settings, tmp_path: Path
 ) -> None:

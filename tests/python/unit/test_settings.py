@@ -91,3 +91,11 @@ def test_a_bad_value_names_its_variable(tmp_path: Path) -> None:
         Settings.from_env({"XDR_UNIT_TESTS": "maybe"}, project_dir=tmp_path)
     with pytest.raises(ValueError, match=r"^XDR_DBT_THREADS='two': invalid literal"):
         Settings.from_env({"XDR_DBT_THREADS": "two"}, project_dir=tmp_path)
+
+
+def test_parquet_version_is_v1_or_v2(tmp_path: Path) -> None:
+    assert Settings.from_env({}, project_dir=tmp_path).parquet_version == "v2"
+    env = {"XDR_PARQUET_VERSION": "v1"}
+    assert Settings.from_env(env, project_dir=tmp_path).parquet_version == "v1"
+    with pytest.raises(ValueError, match=r"^XDR_PARQUET_VERSION='3': use one of v1, v2$"):
+        Settings.from_env({"XDR_PARQUET_VERSION": "3"}, project_dir=tmp_path)
