@@ -3,7 +3,7 @@
 The generated CSV of RECORDS records (default 10M, seed 42) is split into 30
 parts of consecutive lines (``data/bench/parts_<size>/part_NN.csv``, each with
 the header; the summary row stays at the end of the last part). Then, each run
-being ``xdr run --skip-report`` (ingest, dbt build with every test, publish)
+being ``xdr run --skip-report`` (ingest, dbt build with every data test, publish)
 with its outputs under ``data/bench/work/incremental_<size>/``:
 
 a. the input folder holds parts 1..29: the initial build (fresh database);
@@ -223,7 +223,7 @@ def measure(records: int, data_dir: Path = DATA_DIR, work_root: Path | None = No
     different = _same_answers(incremental["answers"], full["answers"])
     lines = [
         f"{records:,} records in {PARTS} files; each run is `xdr run --skip-report` "
-        "(ingest, dbt build with every test, publish). Staged rows: what the run's "
+        "(ingest, dbt build with every data test, publish). Staged rows: what the run's "
         "int_records_loaded added (from the change of its row count: dbt-duckdb reports "
         "no rows_affected). dbt stages are wall-clock spans and overlap.",
         "",

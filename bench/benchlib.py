@@ -340,10 +340,15 @@ def dbt_parse_kind(log_dir: Path) -> str:
         text = (log_dir / "dbt.log").read_text(errors="replace")
     except OSError:
         return "unknown"
-    last = text[text.rfind("Running with dbt=") :]
-    if "Unable to do partial parsing" in last:
+    start = text.rfind("Running with dbt=")
+    if start < 0:
+        return "unknown"
+    last = text[start:]
+    if "Unable to do partial parsing" in last:  # logged at level info
         return "full"
-    return "partial" if "Partial parsing enabled" in last else "unknown"
+    # "Partial parsing enabled" is a debug line; dbt.log is at level info unless
+    # XDR_DBT_LOG_LEVEL=debug, and prepare_parse saved a parse before the run
+    return "partial"
 
 
 STEP_RE = re.compile(r"^\s{4}(.+): done in ([0-9.]+) s$", re.M)
