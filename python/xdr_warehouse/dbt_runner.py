@@ -35,6 +35,16 @@ log = logging.getLogger("xdr_warehouse")
 
 #: dbt statuses of a node that passed (a warning passes, it is stored and reported).
 PASSED = {"success", "pass", "warn", "no-op"}
+#: dbt options that choose the nodes of a command.
+SELECTION_OPTIONS = frozenset(
+    {"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
+     "--resource-types", "--exclude-resource-type", "--exclude-resource-types"}
+)  # fmt: skip
+
+
+def selects_nodes(args: Sequence[str]) -> bool:
+    """Whether dbt arguments choose nodes themselves (``--select``, ``--exclude``, ...)."""
+    return any(arg.split("=", 1)[0] in SELECTION_OPTIONS for arg in args)
 
 
 class DbtError(RuntimeError):

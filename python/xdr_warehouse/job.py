@@ -17,7 +17,13 @@ from typing import Any
 
 import duckdb
 
-from xdr_warehouse.dbt_runner import DbtError, last_build_problem, lock_error_in, run_dbt
+from xdr_warehouse.dbt_runner import (
+    DbtError,
+    last_build_problem,
+    lock_error_in,
+    run_dbt,
+    selects_nodes,
+)
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
@@ -104,21 +110,13 @@ def ingest(settings: Settings, spec: str) -> IngestResult:
             con.close()
 
 
-#: dbt options that choose the nodes of a build: given one, the user chooses them all.
-SELECTION_OPTIONS = frozenset(
-    {"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
-     "--resource-types", "--exclude-resource-type", "--exclude-resource-types"}
-)  # fmt: skip
-
-
 def build_args(
     settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False
 ) -> list[str]:
     """The arguments of the job's ``dbt build``: the user's, ``--full-refresh``, and on
     DuckDB the unit tests left out unless ``settings.unit_tests`` or the user selects."""
     args = [*dbt_args, *(["--full-refresh"] if full_refresh else [])]
-    chooses = any(arg.split("=", 1)[0] in SELECTION_OPTIONS for arg in args)
-    if settings.engine == "duckdb" and not settings.unit_tests and not chooses:
+    if settings.engine == "duckdb" and not settings.unit_tests and not selects_nodes(args):
         args += ["--exclude-resource-type", "unit_test"]
     return args
 

@@ -75,7 +75,7 @@ import duckdb
 import pyarrow as pa
 
 from xdr_warehouse import atomic
-from xdr_warehouse.settings import PARQUET_VERSIONS
+from xdr_warehouse.settings import DEFAULT_PARQUET_VERSION, PARQUET_VERSIONS
 from xdr_warehouse.sql import quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,6 @@ INFO_TABLE = "publish_info"
 #: DuckDB >= 1.0 open it (DuckDB 2.0 writes v2.0.0+ files by default).
 #: Override with XDR_PUBLISH_STORAGE_VERSION (e.g. ``latest``).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
-#: Parquet format of the exports (XDR_PARQUET_VERSION, one of PARQUET_VERSIONS): v2
-#: is read by Arrow, pandas, Polars, Spark 3.3+, Trino and DuckDB; v1 for older readers.
-DEFAULT_PARQUET_VERSION = "v2"
 
 CURRENT_LINK = "current"
 RELEASES_DIR = "releases"

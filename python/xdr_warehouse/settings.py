@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("duckdb", "spark")
-#: Parquet formats of the exports (``parquet_version``).
+#: Parquet formats of the exports (``parquet_version``): v2 is read by Arrow, pandas,
+#: Polars, Spark 3.3+, Trino and DuckDB; v1 for older readers.
 PARQUET_VERSIONS = ("v1", "v2")
+DEFAULT_PARQUET_VERSION = "v2"
 
 #: The generated default input: records, seed and file.
 DEFAULT_RECORDS = 150_000
@@ -85,7 +87,7 @@ class Settings:
     publish_storage_version: str = "v1.0.0"
     #: Parquet format of the exports: ``v2`` (smaller, faster to write) or ``v1``
     #: (for readers older than Arrow 6 or Spark 3.3).
-    parquet_version: str = "v2"
+    parquet_version: str = DEFAULT_PARQUET_VERSION
     #: Spark master for ``engine = spark``: ``local[2]`` or ``spark://127.0.0.1:7077``.
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"

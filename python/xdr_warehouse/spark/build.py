@@ -54,7 +54,7 @@ from pyspark.sql.types import (
     TimestampNTZType,
 )
 
-from xdr_warehouse.dbt_runner import DbtError, run_dbt
+from xdr_warehouse.dbt_runner import DbtError, run_dbt, selects_nodes
 from xdr_warehouse.settings import Settings
 from xdr_warehouse.spark.session import spark_session
 
@@ -68,16 +68,6 @@ STAGE_DATABASE = "clustering_stage"
 MODEL_TABLE = f"{STAGE_DATABASE}.cluster_models"
 ELBOW_TABLE = f"{STAGE_DATABASE}.elbow_curves"
 BUILDS_TABLE = "audit.dbt_builds"
-#: dbt options that select nodes: a Spark build always builds the whole project.
-SELECTION_OPTIONS = (
-    "--select",
-    "-s",
-    "--models",
-    "-m",
-    "--exclude",
-    "--selector",
-    "--resource-type",
-)
 
 BUILDS_SCHEMA = StructType(
     [
@@ -111,7 +101,7 @@ class StageResult:
 
 def _check_args(args: Sequence[str]) -> None:
     for arg in args:
-        if arg.split("=", 1)[0] in SELECTION_OPTIONS:
+        if selects_nodes([arg]):
             raise DbtError(
                 f"{arg}: on Spark `xdr build` builds the whole project (two dbt phases around "
                 "the Python stage); run `dbt build --target spark` yourself to build a selection"

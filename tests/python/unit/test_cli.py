@@ -188,3 +188,12 @@ def test_unknown_engine_setting_is_one_line(monkeypatch, capsys) -> None:  # noq
     monkeypatch.setenv("XDR_ENGINE", "flink")
     assert cli.main(["report"]) == 1
     assert capsys.readouterr().err == "error: XDR_ENGINE='flink': use one of duckdb, spark\n"
+
+
+def test_spark_builds_refuse_a_selection_of_their_own() -> None:
+    from xdr_warehouse.spark.build import _check_args
+
+    for args in (["--select", "x"], ["--exclude-resource-type=unit_test"], ["-s", "x"]):
+        with pytest.raises(DbtError, match=r"on Spark `xdr build` builds the whole project"):
+            _check_args(args)
+    _check_args(["--vars", "{top_n: 5}", "--full-refresh"])
