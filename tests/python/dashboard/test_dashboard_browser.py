@@ -147,10 +147,12 @@ def test_every_page_renders_in_chromium(
                 state["title"] == [page.title]
                 and not state["running"]
                 and state["charts"] >= CHARTS[page.slug]
+                # a data frame mounts after the charts and texts of its page
+                and state["tables"] >= 1
                 and all(value in state["text"] for value in key_values[page.slug])
             )
 
-        wait_for(driver, rendered, f"page {page.slug!r} with its values and charts")
+        wait_for(driver, rendered, f"page {page.slug!r} with its values, charts and tables")
         state = page_state(driver)
         assert state["charts"] == CHARTS[page.slug], page.slug
         assert state["tables"] >= 1, page.slug
