@@ -101,3 +101,20 @@
     drop table xdr_new_lines;
     commit
 {% endmacro %}
+
+{#- The file versions of `records` (a relation with a file_id column) that the
+    incremental model being built has no row of yet, as a list of numbers, read
+    when the model runs. A filter on constants lets DuckDB skip the stored
+    records of every other version by their row groups' min/max; a `not in`
+    subquery made it read all of them (1.2 s of 10M records to find one file). -#}
+{% macro xdr_file_ids_not_in_this(records) %}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select distinct file_id from {{ records }}
+        where file_id not in (select file_id from {{ this }})
+        order by file_id
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | map('int') | list) }}
+{% endmacro %}

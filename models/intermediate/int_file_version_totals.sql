@@ -22,7 +22,8 @@ records as (
     select loaded.*
     from {{ ref('int_records_loaded') }} as loaded
     {%- if is_incremental() %}
-    where loaded.file_id not in (select totals.file_id from {{ this }} as totals)
+        {%- set new_file_ids = xdr_file_ids_not_in_this(ref('int_records_loaded')) %}
+    where loaded.file_id in ({{ new_file_ids | join(', ') if new_file_ids else 'null' }})
     {%- endif %}
 ),
 
