@@ -46,14 +46,16 @@ data: $(STAMP)
 ## generated records (data/bench/, reused), then the incremental load on 10M records
 ## in 30 files (29 built, the 30th added, a re-run, a --full-refresh).
 ## Results: bench/results/latest.{md,json,png}.
+## Each size is measured on the CSV and on its Parquet re-export (the same records),
+## beside DuckDB's plain typed read of the same file (staging's reference).
 ## Other sizes: make bench BENCH_SIZES="150000 1000000" BENCH_INCREMENTAL=1000000
-## Both input formats on the same records: make bench BENCH_FORMATS="csv parquet"
-## (auto = CSV unless the disk cannot hold it, then Parquet).
+## One format: make bench BENCH_FORMATS=csv (auto = CSV unless the disk cannot hold
+## it, then Parquet).
 ## Spark beside DuckDB on the same files (local[2], full builds; minutes per size):
 ## make bench BENCH_ENGINES="duckdb spark" BENCH_SIZES="1000000 10000000"
 BENCH_SIZES ?= 150000 1000000 10000000
 BENCH_INCREMENTAL ?= 10000000
-BENCH_FORMATS ?= auto
+BENCH_FORMATS ?= csv parquet
 BENCH_ENGINES ?= duckdb
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --formats $(BENCH_FORMATS) \

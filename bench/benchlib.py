@@ -105,6 +105,39 @@ def duckdb_settings(env: dict[str, str] | None = None) -> dict:
     }
 
 
+def typed_read(path: Path, work: Path, env: Mapping[str, str] | None = None) -> dict:
+    """The physical reference for staging: DuckDB's own typed reader landing the
+    whole file in a table (``read_csv`` with its type detection, or
+    ``read_parquet``), with the warehouse's memory limit and threads, in a
+    scratch database under ``work`` (removed afterwards). The path is a bound
+    parameter."""
+    import duckdb
+
+    settings = Settings.from_env(env, project_dir=REPO)
+    scratch = work / "typed_read"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    print(f"==> plain typed read of {path.name} ({reader})", flush=True)
+    try:
+        con = duckdb.connect(
+            str(scratch / "read.duckdb"),
+            config={
+                "memory_limit": settings.memory_limit,
+                "threads": settings.duckdb_threads,
+                "temp_directory": str(scratch / "tmp"),
+            },
+        )
+        with con:
+            started = time.perf_counter()
+            con.execute(f"create table records as select * from {reader}(?)", [str(path)])
+            seconds = time.perf_counter() - started
+            rows = con.execute("select count(*) from records").fetchall()[0][0]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"reader": reader, "seconds": round(seconds, 2), "rows": int(rows)}
+
+
 def profile_option(name: str, target: str = "dev") -> object:
     """A ``config_options`` value of a target of profiles.yml, as written there."""
     import yaml

@@ -1,8 +1,8 @@
 """Benchmark: the warehouse main job against the notebook approach, on the same files.
 
 For each size (default 150k, 1M and 10M records) and each input format
-(``--formats``, default csv; ``--formats csv parquet`` measures both on the same
-records in one run) this script
+(``--formats``, default ``csv parquet``: both on the same records in one run;
+``auto`` = CSV unless the disk cannot hold it) this script
 
 1. generates the input once under ``data/bench/`` (seed 42; reused when present);
 2. runs the warehouse main job ``xdr run --skip-report`` (ingest, dbt build
@@ -10,13 +10,17 @@ records in one run) this script
    load), with every output under ``data/bench/work/<size>-<format>/``, and
    takes the per-stage times from the CLI's step lines and dbt's
    ``run_results.json``;
-3. runs ``bench/notebook_reference.py`` (pandas + scikit-learn, the notebook
+3. times DuckDB's plain typed read of the same file (``read_csv`` with type
+   detection, or ``read_parquet``, into a table; the same memory limit and
+   threads), the reference staging is compared with (``--skip-typed-read``
+   leaves it out);
+4. runs ``bench/notebook_reference.py`` (pandas + scikit-learn, the notebook
    approach) as a subprocess on the same file, under a time limit
    (``--notebook-timeout``) and a memory cap (``--notebook-memory-cap``, so a
    run that cannot fit fails with MemoryError instead of pushing the machine
    into the OOM killer);
-4. samples the RSS of each subprocess tree every 0.2 s (psutil) for the peak;
-5. checks that both computed the same answers (customer count, total sessions,
+5. samples the RSS of each subprocess tree every 0.2 s (psutil) for the peak;
+6. checks that both computed the same answers (customer count, total sessions,
    duration and traffic, the top-10 lists per metric and per application, the
    top-3 applications).
 
@@ -387,6 +391,7 @@ def markdown(results: dict) -> str:
             + " | ".join(cells)
             + f" | {(size.get('warehouse') or {}).get('wall_s', 0):.1f} |"
         )
+    lines += typed_read_markdown(results)
     nb_names: list[str] = []
     for size in results["sizes"]:
         for name in (size.get("notebook") or {}).get("stages") or {}:
@@ -428,6 +433,33 @@ def markdown(results: dict) -> str:
         inc = results["incremental"]
         lines += ["", "## Incremental load", "", inc["markdown"]]
     return "\n".join(lines) + "\n"
+
+
+def typed_read_markdown(results: dict) -> list[str]:
+    """Staging against DuckDB's plain typed read of the same file (issue #16: within 3x)."""
+    sized = [s for s in results["sizes"] if s.get("typed_read")]
+    if not sized:
+        return []
+    lines = [
+        "",
+        "Staging against DuckDB's plain typed read of the same file (`create table as "
+        "select * from read_csv(file)` or `read_parquet`, type detection on, the same "
+        "memory limit and threads): the warehouse reads every field as text and casts it "
+        "strictly, hashes each record and quarantines bad values. Target: within 3x.",
+        "",
+        "| records | format | typed read | staging | ratio | ingest + staging | ratio |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in sized:
+        read = size["typed_read"]["seconds"]
+        stages = (size.get("warehouse") or {}).get("stages") or {}
+        staging = stages.get("staging")
+        loading = staging + (stages.get("ingest") or 0.0) if staging is not None else None
+        lines.append(
+            f"| {size['records']:,} | {size['format']} | {_fmt_s(read)} | {_fmt_s(staging)} "
+            f"| {_ratio(staging, read)} | {_fmt_s(loading)} | {_ratio(loading, read)} |"
+        )
+    return lines
 
 
 def spark_markdown(results: dict) -> list[str]:
@@ -539,8 +571,8 @@ def main(argv: list[str] | None = None) -> int:
         "--format",
         nargs="+",
         choices=["csv", "parquet", "auto"],
-        default=["auto"],
-        help="input formats, each measured on the same records (e.g. --formats csv parquet); "
+        default=["csv", "parquet"],
+        help="input formats, each measured on the same records (default: csv parquet); "
         "auto = csv unless the disk cannot hold it (then parquet)",
     )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
@@ -554,6 +586,11 @@ def main(argv: list[str] | None = None) -> int:
         help="warehouse engines to measure on each file (spark: local[2], a full build)",
     )
     parser.add_argument("--skip-notebook", action="store_true")
+    parser.add_argument(
+        "--skip-typed-read",
+        action="store_true",
+        help="do not time DuckDB's plain typed read of each file (staging's reference)",
+    )
     parser.add_argument(
         "--notebook-timeout", type=float, default=1800, help="seconds (default 30 min)"
     )
@@ -596,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             if "duckdb" in args.engines:
                 size["warehouse"] = run_warehouse(records, path, work)
+                if not args.skip_typed_read:
+                    size["typed_read"] = benchlib.typed_read(path, work)
             if "spark" in args.engines:
                 spark_work = work.with_name(work.name + "-spark")
                 size["spark"] = run_warehouse(records, path, spark_work, engine="spark")
