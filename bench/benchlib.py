@@ -43,6 +43,8 @@ PARQUET_BYTES_PER_RECORD = 193
 #: Disk the warehouse needs beside its input, per record (build database, published
 #: file, Parquet exports, DuckDB spill), measured on 10M records with headroom.
 WORK_BYTES_PER_RECORD = 450
+#: Disk of the typed read's scratch table per record (150 bytes measured on 1M), with headroom.
+TYPED_READ_BYTES_PER_RECORD = 200
 
 
 def label(records: int) -> str:
@@ -105,19 +107,25 @@ def duckdb_settings(env: dict[str, str] | None = None) -> dict:
     }
 
 
-def typed_read(path: Path, work: Path, env: Mapping[str, str] | None = None) -> dict:
+def typed_read(path: Path, work: Path, records: int, env: Mapping[str, str] | None = None) -> dict:
     """The physical reference for staging: DuckDB's own typed reader landing the
     whole file in a table (``read_csv`` with its type detection, or
     ``read_parquet``), with the warehouse's memory limit and threads, in a
     scratch database under ``work`` (removed afterwards). The path is a bound
-    parameter."""
+    parameter. Skipped, with the reason, when the disk cannot hold the table."""
     import duckdb
 
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    need = records * TYPED_READ_BYTES_PER_RECORD
+    work.mkdir(parents=True, exist_ok=True)
+    if free_bytes(work) < need:
+        reason = f"not enough disk ({need / 1e9:.1f} GB needed, {free_bytes(work) / 1e9:.1f} free)"
+        print(f"==> plain typed read of {path.name}: skipped, {reason}", flush=True)
+        return {"reader": reader, "seconds": None, "rows": None, "skipped": reason}
     settings = Settings.from_env(env, project_dir=REPO)
     scratch = work / "typed_read"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     print(f"==> plain typed read of {path.name} ({reader})", flush=True)
     try:
         con = duckdb.connect(
