@@ -151,11 +151,27 @@ def test_plain_dbt_works_on_a_fresh_clone_before_any_data(tmp_path: Path) -> Non
     assert (ws.settings.target_path / "catalog.json").exists()
 
 
+def project_with_a_slow_model(folder: Path, rows: int) -> Path:
+    """A copy of the project with one more model, ``slow_on_purpose``, whose query
+    hashes ``rows`` numbers (300M: about a second on 2 cores; 800M: a few)."""
+    project = copy_project(folder)
+    (project / "models" / "slow_on_purpose.sql").write_text(
+        "-- Added by test_job.py to a copy of the project: a query that takes a while.\n"
+        "{{ config(materialized='table') }}\n"
+        f"select count(*) as n from range({rows}) as numbers(i) where hash(i) % 7 = 0\n"
+    )
+    return project
+
+
 def test_a_long_build_says_what_runs_and_how_far_it_is(
     tmp_path: Path, small_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # progress every 0.2 s instead of 10 s: every node that runs longer is reported
-    ws = new_workspace(tmp_path / "progress", progress_seconds=0.2)
+    # progress every 0.2 s instead of 10 s: every node that runs longer is reported.
+    # On a fast machine every node of the small build may end sooner (the cluster fit
+    # too, once an earlier test imported scikit-learn), so a copy of the project adds
+    # one model that runs for about a second.
+    project = project_with_a_slow_model(tmp_path / "project", rows=300_000_000)
+    ws = new_workspace(tmp_path / "progress", project_dir=project, progress_seconds=0.2)
     assert ws.cli(["build"], small_csv) == 0
     lines = capsys.readouterr().out.splitlines()
     progress = [line for line in lines if line.startswith("    ... ")]
@@ -179,12 +195,7 @@ def test_a_long_build_says_what_runs_and_how_far_it_is(
 def test_a_long_query_reports_the_share_duckdb_has_done(
     tmp_path: Path, small_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = copy_project(tmp_path / "project")
-    (project / "models" / "slow_on_purpose.sql").write_text(
-        "-- Added by test_job.py to a copy of the project: a query of a few seconds.\n"
-        "{{ config(materialized='table') }}\n"
-        "select count(*) as n from range(800000000) as numbers(i) where hash(i) % 7 = 0\n"
-    )
+    project = project_with_a_slow_model(tmp_path / "project", rows=800_000_000)
     ws = new_workspace(tmp_path / "ws", project_dir=project, progress_seconds=0.2)
     assert ws.cli(["build", "--", "--select", "slow_on_purpose"], small_csv) == 0
     lines = capsys.readouterr().out.splitlines()
