@@ -107,7 +107,7 @@ def duckdb_settings(env: dict[str, str] | None = None) -> dict:
     }
 
 
-def typed_read(path: Path, work: Path, records: int, env: Mapping[str, str] | None = None) -> dict:
+def typed_read(path: Path, work: Path, records: int) -> dict:
     """The physical reference for staging: DuckDB's own typed reader landing the
     whole file in a table (``read_csv`` with its type detection, or
     ``read_parquet``), with the warehouse's memory limit and threads, in a
@@ -118,11 +118,12 @@ def typed_read(path: Path, work: Path, records: int, env: Mapping[str, str] | No
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     need = records * TYPED_READ_BYTES_PER_RECORD
     work.mkdir(parents=True, exist_ok=True)
-    if free_bytes(work) < need:
-        reason = f"not enough disk ({need / 1e9:.1f} GB needed, {free_bytes(work) / 1e9:.1f} free)"
+    free = free_bytes(work)
+    if free < need:
+        reason = f"not enough disk ({need / 1e9:.1f} GB needed, {free / 1e9:.1f} free)"
         print(f"==> plain typed read of {path.name}: skipped, {reason}", flush=True)
         return {"reader": reader, "seconds": None, "rows": None, "skipped": reason}
-    settings = Settings.from_env(env, project_dir=REPO)
+    settings = Settings.from_env(project_dir=REPO)  # the caller's XDR_* settings
     scratch = work / "typed_read"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
