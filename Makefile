@@ -62,13 +62,14 @@ bench: $(STAMP)
 		--engines $(BENCH_ENGINES) --incremental $(BENCH_INCREMENTAL)
 
 ## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV
-## (needs about 60 GB free), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt
+## (about 70 GB free in all), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt
 ## node at a time (XDR_DBT_THREADS=1, so no two large nodes hold memory at once).
 ## Results: bench/results/100m/.
 BENCH_100M_MEMORY ?= 4GB
+BENCH_100M_FORMATS ?= auto
 bench-100m: $(STAMP)
 	XDR_MEMORY_LIMIT=$(BENCH_100M_MEMORY) XDR_DBT_THREADS=1 $(BIN)/python bench/run_bench.py \
-		--sizes 100000000 --out-dir bench/results/100m
+		--sizes 100000000 --formats $(BENCH_100M_FORMATS) --out-dir bench/results/100m
 
 ## The interactive dashboard (docs/dashboard.md) on http://127.0.0.1:8501: reads
 ## the published file read-only and follows new publishes; Ctrl+C stops it.
