@@ -153,3 +153,43 @@ def test_a_broken_total_fails_the_grouped_reconciliation_naming_its_check(
         assert failures.get(name) == 1, failures
         stored = ws.query(f"select check_name, model_total - compare_total from {STORED[name]}")
         assert stored == [("duration", 1)]
+
+
+def test_a_duplicate_a_missing_and_an_unknown_customer_fail_one_row_per_key_of(
+    small_warehouse: Workspace,
+) -> None:
+    ws = small_warehouse
+    duplicated, removed = (
+        one_msisdn(ws, "customer_clusters"),
+        one_msisdn(ws, "customer_clusters", 1),
+    )
+    (unknown,) = ws.query("select max(msisdn) + 1 from marts.customer_engagement")[0]
+    # the test's where config keeps the customers this build changed: the unknown
+    # customer is made one of them, as a build that labelled it would have
+    changed = "intermediate.int_customers_changed"
+    corrupt(ws, f"insert into {changed} (msisdn) values ({unknown})")
+    try:
+        with tampered(
+            ws,
+            "customer_clusters",
+            f"insert into marts.customer_clusters select * from main.saved "
+            f"where msisdn = {duplicated}",
+            f"delete from marts.customer_clusters where msisdn = {removed}",
+            f"insert into marts.customer_clusters select * replace ({unknown} as msisdn) "
+            f"from main.saved where msisdn = {duplicated}",
+        ):
+            failures = failing_tests(ws, "customer_clusters,test_type:generic")
+            (name,) = [n for n in failures if n.startswith("one_row_per_key_of_customer_clusters")]
+            assert failures[name] == 3, failures
+            # the summary counts customers per cluster: the extra rows show there too
+            assert set(failures) == {name, "engagement_cluster_summary_customers_match_clusters"}
+            stored = ws.query(
+                f"select key_value, problem, row_count from {STORED[name]} order by problem"
+            )
+            assert stored == [
+                (duplicated, "duplicate", 2),
+                (removed, "missing", 0),
+                (unknown, "unknown", 1),
+            ]
+    finally:
+        corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
