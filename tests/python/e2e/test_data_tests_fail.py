@@ -193,3 +193,28 @@ def test_a_duplicate_a_missing_and_an_unknown_customer_fail_one_row_per_key_of(
             ]
     finally:
         corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
+
+
+def test_a_gap_or_a_repeat_in_a_files_record_numbers_fails_a_test(
+    small_warehouse: Workspace,
+) -> None:
+    # assert_every_line_of_every_file_was_read checks the count and the first and
+    # last numbers and leaves repeats to the unique_combination test: together
+    # they catch a repeat that hides a gap (numbers 1, 3, 3, 4, ..., n)
+    ws = small_warehouse
+    table = "intermediate.int_records_loaded"
+    assert ws.query(f"select count(distinct file_id) from {table}") == [(1,)]
+    (last,) = ws.query(f"select max(record_number) from {table}")[0]
+    select = "int_records_loaded,test_type:generic assert_every_line_of_every_file_was_read"
+    cases = [
+        (last, last + 1, "assert_every_line_of_every_file_was_read"),
+        (2, 3, "unique_combination_int_records_loaded_file_id__record_number"),
+    ]
+    for number, new_number, failing in cases:
+        ((row,),) = ws.query(f"select rowid from {table} where record_number = {number}")
+        corrupt(ws, f"update {table} set record_number = {new_number} where rowid = {row}")
+        try:
+            assert set(failing_tests(ws, select)) == {failing}, (number, new_number)
+        finally:
+            corrupt(ws, f"update {table} set record_number = {number} where rowid = {row}")
+    assert failing_tests(ws, select) == {}
