@@ -182,14 +182,24 @@ def _failures(result: Any) -> list[str]:
             node = node_result.node
             kind = node.resource_type.value if hasattr(node, "resource_type") else "node"
             message = getattr(node_result, "message", "") or ""
-            lines = [
-                line.strip()
-                for line in message.splitlines()
-                if line.strip() and not line.strip().startswith(">")
-            ]
-            detail = schema_change_in(message) or (lines[-1] if lines else status)
-            failures.append(f"{kind} {node.name}: {detail}")
+            failures.append(f"{kind} {node.name}: {failure_detail(message) or status}")
     return failures
+
+
+#: The first line of a DuckDB error: "Out of Memory Error: ...", "Binder Error: ...".
+_DUCKDB_ERROR = re.compile(r"^[A-Z][A-Za-z ]* Error: ")
+
+
+def failure_detail(message: str) -> str | None:
+    """The line of a failed node's message that says what went wrong: the schema
+    change, else DuckDB's error line (its advice and links follow it), else the last line."""
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith(">")
+    ]
+    found = next((line for line in lines if _DUCKDB_ERROR.match(line)), None)
+    return schema_change_in(message) or found or (lines[-1] if lines else None)
 
 
 def failure_summary(result: Any) -> str:

@@ -13,6 +13,7 @@ from xdr_warehouse import cli, job
 from xdr_warehouse.dbt_runner import (
     DbtError,
     dbt_command,
+    failure_detail,
     last_build_problem,
     merge_vars,
     public_models,
@@ -95,6 +96,30 @@ def test_a_changed_incremental_schema_is_one_line_with_the_fix() -> None:
         "gone_too); rebuild it with `xdr run --full-refresh`"
     )
     assert schema_change_in("Runtime Error\n  something else") is None
+
+
+def test_a_failed_node_is_summed_up_by_duckdbs_error_line_not_its_advice() -> None:
+    # dbt's message of a test that ran out of memory at 100M records (2026-11-28)
+    message = (
+        "Runtime Error in test assert_every_line_of_every_file_was_read "
+        "(tests/dbt/assert_every_line_of_every_file_was_read.sql)\n"
+        "  Out of Memory Error: failed to allocate data of size 1.0 GiB (3.1 GiB/3.7 GiB used)\n"
+        "  \n"
+        "  Possible solutions:\n"
+        "  * Increasing the memory limit (SET memory_limit='...GB')\n"
+        "  \n"
+        "  See also https://duckdb.org/docs/current/guides/performance/how_to_tune_workloads\n"
+    )
+    assert failure_detail(message) == (
+        "Out of Memory Error: failed to allocate data of size 1.0 GiB (3.1 GiB/3.7 GiB used)"
+    )
+    assert failure_detail("Runtime Error in model m\n  Binder Error: column x not found") == (
+        "Binder Error: column x not found"
+    )
+    assert failure_detail("Got 2 results, configured to fail if != 0") == (
+        "Got 2 results, configured to fail if != 0"
+    )
+    assert failure_detail("") is None
 
 
 def test_public_models_come_from_the_manifest(settings) -> None:  # noqa: ANN001
