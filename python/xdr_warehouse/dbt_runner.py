@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import datetime
 from pathlib import Path
@@ -66,8 +66,12 @@ class DbtProgress:
     """A dbtRunner callback: one line per model as it finishes, tests counted, and
     what is running now (:meth:`activities`, for a :class:`~xdr_warehouse.progress.Heartbeat`)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(
+        self, out: TextIO, on_start: Mapping[str, Callable[[], None]] | None = None
+    ) -> None:
         self.out = out
+        #: node name -> what to call when dbt starts that node
+        self.on_start = dict(on_start or {})
         self.tests: dict[str, int] = {}
         #: unique_id -> (name, time.monotonic() at its start) of the nodes running now
         self.running: dict[str, tuple[str, float]] = {}
@@ -80,6 +84,8 @@ class DbtProgress:
             node = event.data.node_info
             with self._lock:
                 self.running[node.unique_id] = (node.node_name, time.monotonic())
+            if node.node_name in self.on_start:
+                self.on_start[node.node_name]()
             return
         if name != "NodeFinished":
             return
@@ -302,12 +308,15 @@ def run_dbt(
     command: Sequence[str],
     extra_args: Sequence[str] = (),
     out: TextIO | None = None,
+    on_start: Mapping[str, Callable[[], None]] | None = None,
 ) -> Any:
-    """Run one dbt command in-process; raise DbtError (one line) when it fails."""
+    """Run one dbt command in-process; raise DbtError (one line) when it fails.
+
+    ``on_start`` maps node names to what to call when dbt starts that node."""
     from dbt.cli.main import dbtRunner
 
     out = out or sys.stdout
-    progress = DbtProgress(out)
+    progress = DbtProgress(out, on_start)
     args = dbt_command(settings, command, extra_args)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with (

@@ -121,6 +121,26 @@ def build_args(
     return args
 
 
+#: The model whose long DuckDB query the clustering imports overlap (:mod:`.preload`).
+PRELOAD_AT = "int_records_loaded"
+
+
+def fits_a_new_model(settings: Settings, args: Sequence[str]) -> bool:
+    """Whether this DuckDB build certainly fits a cluster model: a full refresh, or a
+    build database without one. (A build that keeps the stored model may still refit
+    when enough customers changed; it is not preloaded for.)"""
+    if "--full-refresh" in args or not settings.build_db.exists():
+        return True
+    try:
+        with duckdb.connect(str(settings.build_db), read_only=True) as con:
+            found = con.execute(
+                "select count(*) from duckdb_tables() where table_name = 'engagement_cluster_model'"
+            ).fetchone()[0]
+    except duckdb.Error:  # held by another process: dbt will say so
+        return False
+    return found == 0
+
+
 def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool = False) -> Any:
     """``dbt build`` with the settings (the extra arguments go to dbt)."""
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +149,15 @@ def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool =
         from xdr_warehouse.spark.build import build as build_spark
 
         return build_spark(settings, args)
-    return run_dbt(settings, ["build"], args)
+    if selects_nodes(dbt_args) or not fits_a_new_model(settings, args):
+        return run_dbt(settings, ["build"], args)
+    from xdr_warehouse.preload import Preload
+
+    preload = Preload()
+    try:
+        return run_dbt(settings, ["build"], args, on_start={PRELOAD_AT: preload.start})
+    finally:
+        preload.join()
 
 
 def publish(settings: Settings) -> Any:

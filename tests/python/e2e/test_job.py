@@ -44,6 +44,9 @@ def test_dbt_arguments_reach_the_published_file_the_report_and_the_dashboard(
             "select count(distinct cluster_id) from marts.engagement_cluster_summary"
         ).fetchall()
     assert levels == [(i, f"level_{i + 1}") for i in range(4)] and summary == [(4,)]
+    # a first build fits a model: its imports were preloaded while DuckDB staged the input
+    log = (workspace.settings.log_dir / "xdr.log").read_text()
+    assert "preloaded sklearn.cluster, kneed in" in log
     html = (workspace.settings.report_dir / "engagement_report.html").read_text()
     assert "4 clusters ordered by engagement" in html and "k = 4 used for the clusters" in html
 
