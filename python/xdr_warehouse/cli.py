@@ -24,11 +24,14 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from xdr_warehouse import job
 from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, ENGINES, Settings
+
+if TYPE_CHECKING:
+    from xdr_warehouse.base_copy import BaseCopy
 
 log = logging.getLogger("xdr_warehouse")
 T = TypeVar("T")
@@ -79,9 +82,9 @@ def _build(settings: Settings, args: argparse.Namespace) -> None:
             ) from err
 
 
-def _publish(settings: Settings) -> None:
+def _publish(settings: Settings, base_copy: BaseCopy | None = None) -> None:
     with job.step("publish the BI database and Parquet exports", settings.progress_seconds):
-        call(lambda: job.publish(settings))
+        call(lambda: job.publish(settings, base_copy))
 
 
 def _report(settings: Settings) -> None:
@@ -99,8 +102,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     forced = args.force or args.full_refresh or bool(args.dbt_args)
     current = None if forced else uptodate.published_build_if_current(settings, digest)
     if current is None:
-        _build(settings, args)
-        _publish(settings)
+        # the publish patches a copy of the published file: copy it while dbt builds
+        base_copy = None if args.full_refresh else job.start_base_copy(settings)
+        try:
+            _build(settings, args)
+            _publish(settings, base_copy)
+        finally:
+            if base_copy is not None:
+                base_copy.discard()
         uptodate.record_published(settings, digest)
     else:
         message = (

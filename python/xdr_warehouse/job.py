@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -27,6 +27,9 @@ from xdr_warehouse.dbt_runner import (
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
+
+if TYPE_CHECKING:
+    from xdr_warehouse.base_copy import BaseCopy
 
 log = logging.getLogger("xdr_warehouse")
 
@@ -160,8 +163,18 @@ def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool =
         preload.join()
 
 
-def publish(settings: Settings) -> Any:
-    """Publish the last build, refusing when its tests did not all pass."""
+def start_base_copy(settings: Settings) -> BaseCopy | None:
+    """Start copying the published file for the next publish (DuckDB; see :mod:`.base_copy`)."""
+    if settings.engine != "duckdb":
+        return None
+    from xdr_warehouse.base_copy import BaseCopy
+
+    return BaseCopy.start_if_useful(settings.published_db)
+
+
+def publish(settings: Settings, base_copy: BaseCopy | None = None) -> Any:
+    """Publish the last build, refusing when its tests did not all pass; ``base_copy``:
+    a copy of the published file made during the build (:func:`start_base_copy`)."""
     if settings.engine == "spark":
         from xdr_warehouse.spark.publish import SparkPublishError
         from xdr_warehouse.spark.publish import publish as publish_spark
@@ -191,6 +204,7 @@ def publish(settings: Settings) -> Any:
         build_id=last_build_id(settings),
         delta=plan_delta(settings),
         parquet_version=settings.parquet_version,
+        base_copy=base_copy,
     )
     print(f"    {result.summary()}", flush=True)
     return result

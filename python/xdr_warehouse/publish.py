@@ -75,6 +75,7 @@ import duckdb
 import pyarrow as pa
 
 from xdr_warehouse import atomic
+from xdr_warehouse.base_copy import BaseCopy
 from xdr_warehouse.settings import DEFAULT_PARQUET_VERSION, PARQUET_VERSIONS
 from xdr_warehouse.sql import quote_identifier, quote_literal
 
@@ -325,17 +326,24 @@ def _current_release(export_dir: Path) -> str | None:
     return Path(os.readlink(link)).name
 
 
-def remove_stale_files(published_db: Path, export_dir: Path) -> list[Path]:
+def remove_stale_files(
+    published_db: Path, export_dir: Path, keep: Path | None = None
+) -> list[Path]:
     """Remove what an interrupted publish left behind; return what was removed.
 
     Temporary database files (and their WAL and spill folders) next to the
     published file, unfinished release folders, temporary ``current`` links and
-    releases newer than ``current`` (written but never swapped in). Call it
-    only while holding the publish lock.
+    releases newer than ``current`` (written but never swapped in); not ``keep``
+    (this run's early copy, :mod:`xdr_warehouse.base_copy`). Call it only while
+    holding the publish lock.
     """
     stale: list[Path] = []
     if published_db.parent.is_dir():
-        stale += sorted(published_db.parent.glob(f"{_temp_prefix(published_db)}*"))
+        stale += sorted(
+            path
+            for path in published_db.parent.glob(f"{_temp_prefix(published_db)}*")
+            if path != keep
+        )
     if export_dir.is_dir():
         stale += sorted(export_dir.glob(atomic.temp_link(Path(CURRENT_LINK), "*").name))
     releases = export_dir / RELEASES_DIR
@@ -655,6 +663,7 @@ def write_database_incremental(
     engine: str = "duckdb",
     limits: DuckDBLimits = DuckDBLimits(),
     build_id: str | None = None,
+    base: Path | None = None,
 ) -> tuple[tuple[PublishedTable, ...], set[str]] | None:
     """The new BI file as a copy of the published one with the changes applied.
 
@@ -663,6 +672,8 @@ def write_database_incremental(
     whole, as in a full publish. Returns the tables and the names of those
     that changed, or None when the published file cannot serve as the base
     (another build, other tables or columns): the caller publishes in full.
+    ``base`` is a copy of the published file made earlier (checked by the
+    caller to be the current one): it becomes the new file instead of a copy.
     """
     old = _published_info(published_db)
     if old is None or set(old) != set(tables):
@@ -671,7 +682,11 @@ def write_database_incremental(
         return None
     spill = temp_db.with_name(temp_db.name + ".spill")
     with _failures("writing", temp_db, published_db):
-        shutil.copyfile(published_db, temp_db)
+        if base is not None:
+            os.replace(base, temp_db)
+            log.info("patching the copy of %s made while dbt built", published_db)
+        else:
+            shutil.copyfile(published_db, temp_db)
         os.chmod(temp_db, 0o644)
     con = _connect(limits, temp_directory=str(spill))
     changed_tables: set[str] = set()
@@ -953,13 +968,16 @@ def publish(
     build_id: str | None = None,
     delta: PublishDelta | None = None,
     parquet_version: str = DEFAULT_PARQUET_VERSION,
+    base_copy: BaseCopy | None = None,
 ) -> PublishResult:
     """Publish ``tables`` (schema ``marts``) of the build database; see the module doc.
 
     Raises PublishError (one line) when the build database is missing or
     locked by a writer, a public table is missing, or a folder cannot be
     written (read-only, no permission, disk full); the published file and the
-    current Parquet release are then unchanged.
+    current Parquet release are then unchanged. ``base_copy``: a copy of the
+    published file started earlier; an incremental publish patches it instead
+    of copying the file again (:mod:`xdr_warehouse.base_copy`).
     """
     start = time.perf_counter()
     published_db, export_dir = Path(published_db), Path(export_dir)
@@ -982,7 +1000,8 @@ def publish(
     _check_export_dir(export_dir, published_db)
 
     with _publish_lock(published_db, lock_timeout):
-        remove_stale_files(published_db, export_dir)
+        base = base_copy.take() if base_copy is not None else None
+        remove_stale_files(published_db, export_dir, keep=base)
         published_at = datetime.now(UTC)
         publish_id = _new_publish_id(published_at)
         temp_db = published_db.with_name(f"{_temp_prefix(published_db)}{publish_id}.tmp")
@@ -994,8 +1013,10 @@ def publish(
             if delta is not None and published_db.exists():
                 patched = write_database_incremental(
                     build_db, temp_db, published_db, tables, delta, publish_id, published_at,
-                    engine, limits, build_id,
+                    engine, limits, build_id, base,
                 )  # fmt: skip
+            if base is not None:  # left when the publish is a full one
+                atomic.remove(base)
             if patched is None:
                 atomic.remove(temp_db)
                 mode, unchanged = "full", frozenset()
@@ -1049,7 +1070,9 @@ def publish(
                 ) from err
             log.info("swapped %s -> %s", export_dir / CURRENT_LINK, release)
         except BaseException:
-            for path in (temp_db, temp_db.with_name(temp_db.name + ".wal"), release_tmp):
+            for path in (temp_db, temp_db.with_name(temp_db.name + ".wal"), release_tmp, base):
+                if path is None:
+                    continue
                 atomic.remove(path)
             if not swapped:
                 atomic.remove(release)

@@ -324,6 +324,9 @@ def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_incremen
     argv = ["run", "--skip-report", "--", "--vars", "{fail_on_purpose: true}"]
     assert ws.cli(argv, folder) == 1
     assert hashlib.sha256(published_file.read_bytes()).hexdigest() == before
+    # the copy of the published file made for the publish is gone with the failed build
+    assert "for the publish while dbt built" in (ws.settings.log_dir / "xdr.log").read_text()
+    assert not list(published_file.parent.glob(f".{published_file.name}.publish-*"))
     failed = ws.query(
         "select passed, failed_nodes from audit.dbt_builds order by finished_at desc limit 1"
     )
@@ -425,8 +428,18 @@ def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
 
     assert mode() == "full"
     write(folder, names[5], files[names[5]])
+    log_file = ws.settings.log_dir / "xdr.log"
+    log_before = log_file.read_text()
+    assert "patching the copy" not in log_before  # a first publish copies every table
     assert ws.cli(["run", "--skip-report"], folder) == 0
     assert mode() == "incremental"
+    # the published file was copied while dbt built, and the publish patched that copy
+    log = log_file.read_text()[len(log_before) :]
+    assert f"copied {published_file} for the publish while dbt built" in log
+    assert f"patching the copy of {published_file} made while dbt built" in log
+    assert sorted(p.name for p in published_file.parent.glob(f".{published_file.name}*")) == [
+        f".{published_file.name}.publish.lock"
+    ]
     # the maintained checksums are the tables' own
     for table, checksum in ws.query(
         "select table_name, checksum from marts.publish_info", published_file
