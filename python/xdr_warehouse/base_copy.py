@@ -5,7 +5,8 @@ the old one until the atomic rename (:func:`xdr_warehouse.publish.write_database
 Copying it took 3.4-4.4 s of a 25 s daily publish at 10M records (1.2 GB), and
 grows with the warehouse (about 11 GB at 100M records). ``xdr run`` starts the
 copy in a background thread before dbt starts (``os.sendfile`` runs in the
-kernel, without Python's lock) and the publish takes it instead of copying.
+kernel, without Python's lock; in 64 MB pieces, so that a failed build or
+Ctrl+C stops it at once) and the publish takes it instead of copying.
 
 The copy is used only when the published file is still the one copied: the same
 inode, size and modification time before and after copying, and again under the
@@ -31,6 +32,28 @@ log = logging.getLogger(__name__)
 
 #: Start the copy only when the disk keeps at least this many times the file's size free.
 FREE_SPACE_FACTOR = 3
+
+#: The copy goes in pieces of this size, so that a failed build or Ctrl+C stops it at once.
+CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class _CopyStoppedError(Exception):
+    """The copy was stopped before it finished (:meth:`BaseCopy.discard`)."""
+
+
+def copy_file(source: Path, target: Path, stop: threading.Event) -> None:
+    """Copy ``source`` to ``target`` in the kernel (``os.sendfile``), checking ``stop``
+    between pieces; raise :class:`_CopyStoppedError` when it is set."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        offset = 0
+        while offset < size:
+            if stop.is_set():
+                raise _CopyStoppedError
+            sent = os.sendfile(dst.fileno(), src.fileno(), offset, min(CHUNK_BYTES, size - offset))
+            if sent == 0:  # the file shrank: the stamps will differ
+                break
+            offset += sent
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ class BaseCopy:
         self.error: str | None = None
         self.seconds: float | None = None
         self._taken = False
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -89,9 +113,13 @@ class BaseCopy:
         start = time.perf_counter()
         try:
             before = FileStamp.of(self.source)
-            shutil.copyfile(self.source, self.path)
+            copy_file(self.source, self.path, self._stop)
             os.chmod(self.path, 0o644)
             after = FileStamp.of(self.source)
+        except _CopyStoppedError:
+            self.error = "stopped"
+            atomic.remove(self.path)
+            return
         except OSError as err:
             self.error = str(err)
             atomic.remove(self.path)
@@ -125,7 +153,8 @@ class BaseCopy:
         return self.path
 
     def discard(self) -> None:
-        """Wait for the copy and remove it, unless it was taken."""
+        """Stop the copy (after the piece in progress) and remove it, unless it was taken."""
+        self._stop.set()
         self.join()
         if not self._taken:
             atomic.remove(self.path)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from xdr_warehouse import base_copy
 from xdr_warehouse.base_copy import BaseCopy, base_copy_path
 from xdr_warehouse.publish import remove_stale_files
 
@@ -52,6 +53,29 @@ def test_an_unused_copy_is_removed(tmp_path: Path) -> None:
     copy.discard()
     assert not base_copy_path(published).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["engagement.duckdb"]
+
+
+def test_discard_stops_a_copy_in_progress_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = _published(tmp_path)
+    monkeypatch.setattr(base_copy, "CHUNK_BYTES", 1)  # 3M pieces: still copying when stopped
+    copy = BaseCopy.start_if_useful(published)
+    assert copy is not None
+    copy.discard()
+    assert copy.error == "stopped" and copy.take() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engagement.duckdb"]
+
+
+def test_the_copy_in_pieces_is_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = _published(tmp_path)
+    monkeypatch.setattr(base_copy, "CHUNK_BYTES", 1024 * 1024 - 1)  # the last piece is short
+    copy = BaseCopy.start_if_useful(published)
+    assert copy is not None
+    taken = copy.take()
+    assert taken is not None and taken.read_bytes() == CONTENT
 
 
 def test_no_copy_without_a_published_file_or_room_for_it(
