@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xdr_warehouse import atomic
+from xdr_warehouse.publish import temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ class FileStamp:
 
 
 def base_copy_path(published_db: Path) -> Path:
-    """Where the copy is made (the prefix of :func:`xdr_warehouse.publish.remove_stale_files`)."""
-    return published_db.with_name(f".{published_db.name}.publish-base-{os.getpid()}.tmp")
+    """Where the copy is made: a publish temporary file of this process."""
+    return published_db.with_name(f"{temp_prefix(published_db)}base-{os.getpid()}.tmp")
 
 
 class BaseCopy:
@@ -86,7 +87,6 @@ class BaseCopy:
         self.path = base_copy_path(published_db)
         self.stamp: FileStamp | None = None
         self.error: str | None = None
-        self.seconds: float | None = None
         self._taken = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,8 +129,8 @@ class BaseCopy:
             atomic.remove(self.path)
             return
         self.stamp = before
-        self.seconds = time.perf_counter() - start
-        log.info("copied %s for the publish while dbt built, in %.1f s", self.source, self.seconds)
+        seconds = time.perf_counter() - start
+        log.info("copied %s for the publish while dbt built, in %.1f s", self.source, seconds)
 
     def join(self) -> None:
         if self._thread is not None:

@@ -70,14 +70,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from xdr_warehouse import atomic
-from xdr_warehouse.base_copy import BaseCopy
 from xdr_warehouse.settings import DEFAULT_PARQUET_VERSION, PARQUET_VERSIONS
 from xdr_warehouse.sql import quote_identifier, quote_literal
+
+if TYPE_CHECKING:
+    from xdr_warehouse.base_copy import BaseCopy
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +284,9 @@ def _connect(
     return con
 
 
-def _temp_prefix(published_db: Path) -> str:
+def temp_prefix(published_db: Path) -> str:
+    """The name prefix of every temporary file a publish keeps next to the published
+    file (:func:`remove_stale_files` removes what a killed run left)."""
     return f".{published_db.name}.publish-"
 
 
@@ -341,7 +346,7 @@ def remove_stale_files(
     if published_db.parent.is_dir():
         stale += sorted(
             path
-            for path in published_db.parent.glob(f"{_temp_prefix(published_db)}*")
+            for path in published_db.parent.glob(f"{temp_prefix(published_db)}*")
             if path != keep
         )
     if export_dir.is_dir():
@@ -1004,7 +1009,7 @@ def publish(
         remove_stale_files(published_db, export_dir, keep=base)
         published_at = datetime.now(UTC)
         publish_id = _new_publish_id(published_at)
-        temp_db = published_db.with_name(f"{_temp_prefix(published_db)}{publish_id}.tmp")
+        temp_db = published_db.with_name(f"{temp_prefix(published_db)}{publish_id}.tmp")
         release_tmp = export_dir / RELEASES_DIR / f".tmp-{publish_id}"
         release = export_dir / RELEASES_DIR / publish_id
         swapped = False
