@@ -632,6 +632,18 @@ class PublishDelta:
     replace: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class PatchedFile:
+    """What :func:`write_database_incremental` wrote: every table, the names of
+    those whose content changed, and for each table patched by key the build's
+    rows and sum of row hashes of the changed keys (what :func:`audit_incremental`
+    expects to read back from the file)."""
+
+    tables: tuple[PublishedTable, ...]
+    changed_tables: frozenset[str]
+    build_key_hashes: Mapping[str, tuple[int, int]]
+
+
 def _published_info(published_db: Path) -> dict[str, tuple[int, str, str | None]] | None:
     """Rows, checksum and source build of each table of the published file (None: unusable)."""
     try:
@@ -669,16 +681,16 @@ def write_database_incremental(
     limits: DuckDBLimits = DuckDBLimits(),
     build_id: str | None = None,
     base: Path | None = None,
-) -> tuple[tuple[PublishedTable, ...], set[str]] | None:
+) -> PatchedFile | None:
     """The new BI file as a copy of the published one with the changes applied.
 
     Keyed tables get the changed keys' rows replaced (their checksum is kept up
-    to date from the rows removed and added); every other table is copied
-    whole, as in a full publish. Returns the tables and the names of those
-    that changed, or None when the published file cannot serve as the base
-    (another build, other tables or columns): the caller publishes in full.
-    ``base`` is a copy of the published file made earlier (checked by the
-    caller to be the current one): it becomes the new file instead of a copy.
+    to date from the rows removed and the build's rows added); every other
+    table is copied whole, as in a full publish. Returns what was written, or
+    None when the published file cannot serve as the base (another build,
+    other tables or columns): the caller publishes in full. ``base`` is a copy
+    of the published file made earlier (checked by the caller to be the
+    current one): it becomes the new file instead of a copy.
     """
     old = _published_info(published_db)
     if old is None or set(old) != set(tables):
@@ -695,6 +707,7 @@ def write_database_incremental(
         os.chmod(temp_db, 0o644)
     con = _connect(limits, temp_directory=str(spill))
     changed_tables: set[str] = set()
+    build_key_hashes: dict[str, tuple[int, int]] = {}
     try:
         _attach_build(con, build_db, published_db)
         with _failures("reading", build_db, published_db):
@@ -724,18 +737,14 @@ def write_database_incremental(
                         changed_tables.add(name)
                 else:
                     _, removed = _key_hash(con, _TARGET, name, key)
-                    con.execute(
-                        f"delete from {target} where {quote_identifier(key)} in "
-                        "(select key from xdr_changed_keys)"
+                    _replace_changed_rows(
+                        con, target, f"{_BUILD}.{SCHEMA}.{quote_identifier(name)}", key
                     )
-                    con.execute(
-                        f"insert into {target} select * from "
-                        f"{_BUILD}.{SCHEMA}.{quote_identifier(name)} "
-                        f"where {quote_identifier(key)} in (select key from xdr_changed_keys)"
-                    )
-                    _, added = _key_hash(con, _TARGET, name, key)
+                    # the rows just inserted are the build's rows of these keys: their
+                    # hash is read from the build, and the audit reads the written file
+                    build_key_hashes[name] = _key_hash(con, _BUILD, name, key)
                     rows = int(con.execute(f"select count(*) from {target}").fetchone()[0])
-                    checksum = str(int(old[name][1]) - removed + added)
+                    checksum = str(int(old[name][1]) - removed + build_key_hashes[name][1])
                     if (rows, checksum) != old[name][:2]:
                         changed_tables.add(name)
                 published.append(PublishedTable(name, rows, len(source.columns), checksum))
@@ -750,22 +759,36 @@ def write_database_incremental(
     finally:
         con.close()
         atomic.remove(spill)
-    return tuple(published), changed_tables
+    return PatchedFile(tuple(published), frozenset(changed_tables), build_key_hashes)
+
+
+def _replace_changed_rows(
+    con: duckdb.DuckDBPyConnection, target: str, source: str, key: str
+) -> None:
+    """Replace the rows of the changed keys in ``target`` by those of ``source``."""
+    con.execute(
+        f"delete from {target} where {quote_identifier(key)} in (select key from xdr_changed_keys)"
+    )
+    con.execute(
+        f"insert into {target} select * from {source} "
+        f"where {quote_identifier(key)} in (select key from xdr_changed_keys)"
+    )
 
 
 def audit_incremental(
     temp_db: Path,
     build_db: Path | ParquetBuild,
     published_db: Path,
-    expected: Sequence[PublishedTable],
+    patched: PatchedFile,
     delta: PublishDelta,
     limits: DuckDBLimits = DuckDBLimits(),
 ) -> None:
-    """Check the patched file against the build without reading every row again.
+    """Check the patched file, as written, against the build without reading every row again.
 
-    Every table has the build's row count and column types; a keyed table's
-    rows of the changed keys equal the build's (sum of row hashes); every other
-    table equals the build's whole (rows and checksum).
+    Every table of the file has the build's row count and column types; a
+    keyed table's rows of the changed keys equal the build's (count and sum of
+    row hashes, the build's side read while patching); every other table
+    equals the build's whole (rows and checksum).
     """
     with (
         _failures("checking", temp_db, published_db),
@@ -778,22 +801,25 @@ def audit_incremental(
             "create temporary table xdr_changed_keys as select key from xdr_changed_keys_frame"
         )
         problems = []
-        for table in expected:
+        for table in patched.tables:
             name, key = table.name, delta.keys.get(table.name)
-            build_rows = int(
-                con.execute(
-                    f"select count(*) from {_BUILD}.{SCHEMA}.{quote_identifier(name)}"
-                ).fetchone()[0]
-            )
-            if table.rows != build_rows:
-                problems.append(f"{name} has {table.rows} rows, the build {build_rows}")
+            counts = [
+                int(
+                    con.execute(
+                        f"select count(*) from {database}.{SCHEMA}.{quote_identifier(name)}"
+                    ).fetchone()[0]
+                )
+                for database in (_TARGET, _BUILD)
+            ]
+            if counts[0] != counts[1] or table.rows != counts[1]:
+                problems.append(f"{name} has {counts[0]} rows, the build {counts[1]}")
             if _column_types(con, _TARGET, name) != _column_types(con, _BUILD, name):
                 problems.append(f"{name} column types differ")
-            if key is None or name in delta.replace:
-                stats = _table_stats(con, f"{_BUILD}.{SCHEMA}.{quote_identifier(name)}")
+            if name not in patched.build_key_hashes:
+                stats = _table_stats(con, f"{_TARGET}.{SCHEMA}.{quote_identifier(name)}")
                 if stats != (table.rows, table.checksum):
                     problems.append(f"{name} rows/checksum differ from the build")
-            elif _key_hash(con, _TARGET, name, key) != _key_hash(con, _BUILD, name, key):
+            elif _key_hash(con, _TARGET, name, key) != patched.build_key_hashes[name]:
                 problems.append(f"{name} rows of the changed {key}s differ from the build")
     if problems:
         raise PublishError(
@@ -1040,9 +1066,9 @@ def publish(
                 log.info("checking the new file against the build (rows, checksums, types)")
                 audit_database(temp_db, build_db, published_db, published, limits)
             else:
-                published, changed_tables = patched
-                mode, unchanged = "incremental", frozenset(tables) - changed_tables
-                audit_incremental(temp_db, build_db, published_db, published, delta, limits)
+                published = patched.tables
+                mode, unchanged = "incremental", frozenset(tables) - patched.changed_tables
+                audit_incremental(temp_db, build_db, published_db, patched, delta, limits)
             with _failures("writing", temp_db, published_db):
                 atomic.fsync(temp_db)
                 os.chmod(temp_db, READ_ONLY_MODE)
