@@ -8,6 +8,8 @@ Spark, and writes the results as tables. Both sides only ever hold a sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 
@@ -49,17 +51,20 @@ def cluster_model_table(
 
 def next_model_table(
     current: pa.Table | None,
-    sample: pa.Table,
+    read_sample: Callable[[], pa.Table],
     settings: ClusterSettings,
     changed_customers: int,
     customers: int,
     refit_share: float,
 ) -> pa.Table:
     """The rows to append to ``engagement_cluster_model`` on this build: a new model
-    when the refit rule says so (:mod:`.policy`), else none (the stored model stays)."""
+    when the refit rule says so (:mod:`.policy`), else none (the stored model stays).
+    ``read_sample`` reads the fit sample; it is called only for a refit (a daily
+    build that keeps the model does not draw the sample: 0.3 s at 10M records)."""
     decision = refit_decision(current, settings, changed_customers, customers, refit_share)
     if not decision.refit:
         return MODEL_SCHEMA.empty_table()
+    sample = read_sample()
     version = (
         1
         if current is None or current.num_rows == 0

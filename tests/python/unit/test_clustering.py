@@ -44,7 +44,11 @@ from xdr_warehouse.clustering import (
     scaler_from_arrow,
 )
 from xdr_warehouse.clustering.elbow import elbow_to_arrow
-from xdr_warehouse.clustering.stage import cluster_model_table, elbow_curve_table
+from xdr_warehouse.clustering.stage import (
+    cluster_model_table,
+    elbow_curve_table,
+    next_model_table,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -386,6 +390,24 @@ def test_bad_settings_are_clear_errors(config, message):
 def test_package_defaults_match_the_dbt_vars():
     project_vars = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
     assert ClusterSettings.from_mapping(project_vars) == ClusterSettings()
+
+
+def test_the_fit_sample_is_read_only_when_the_model_is_refitted():
+    """A build that keeps the stored model does not draw the fit sample; a refit reads it once."""
+    msisdn, values, _ = blobs(per_blob=100)
+    settings = ClusterSettings(n_init=1)
+    reads: list[int] = []
+
+    def read_sample() -> pa.Table:
+        reads.append(1)
+        return features_table(msisdn, values)
+
+    first = next_model_table(None, read_sample, settings, 300, 300, 0.05)
+    assert first["model_version"].to_pylist() == [1, 1, 1] and len(reads) == 1
+    kept = next_model_table(first, read_sample, settings, 15, 300, 0.05)  # 5 %: kept
+    assert kept.num_rows == 0 and len(reads) == 1
+    refit = next_model_table(first, read_sample, settings, 16, 300, 0.05)  # 5.3 %: refit
+    assert refit["model_version"].to_pylist() == [2, 2, 2] and len(reads) == 2
 
 
 # --------------------------------------------------------------------------- DuckDB in, Arrow out

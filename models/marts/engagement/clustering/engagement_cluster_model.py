@@ -39,5 +39,7 @@ def model(dbt, session):
         ).to_arrow_table()
     changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
     customers = dbt.ref("customer_engagement").aggregate("count(*)").fetchall()[0][0]
-    sample = dbt.ref("clustering_fit_sample").to_arrow_table()
-    return next_model_table(current, sample, settings, changed, customers, refit_share)
+    fit_sample = dbt.ref("clustering_fit_sample")
+    return next_model_table(
+        current, fit_sample.to_arrow_table, settings, changed, customers, refit_share
+    )
