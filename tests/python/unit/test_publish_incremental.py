@@ -65,13 +65,16 @@ def test_an_incremental_publish_equals_the_build_and_says_which_tables_changed(
             "select coalesce(sum(hash(t)), 0)::varchar from marts.customers as t"
         ).fetchone()[0]
     assert recorded["customers"] == actual
-    exported = duckdb.sql(
-        f"select * from read_parquet('{exports / 'current' / 'customers.parquet'}') order by all"
+    exported = duckdb.execute(
+        "select * from read_parquet(?) order by all",
+        [str(exports / "current" / "customers.parquet")],
     ).fetchall()
     assert exported == rows(build, "customers")
 
 
-@pytest.mark.parametrize("wrong", ["no rows inserted", "a copied table changed"])
+@pytest.mark.parametrize(
+    "wrong", ["no rows inserted", "wrong values inserted", "a copied table changed"]
+)
 def test_a_wrong_patch_is_caught_by_the_audit_and_publishes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrong: str
 ) -> None:
@@ -84,13 +87,23 @@ def test_a_wrong_patch_is_caught_by_the_audit_and_publishes_nothing(
 
         monkeypatch.setattr(publish_module, "_replace_changed_rows", patch)
         expected = "customers has 1 rows, the build 3"
+    elif wrong == "wrong values inserted":
+        # as many rows as the build's, but not the build's values: only the hash tells
+        original_replace = publish_module._replace_changed_rows
+
+        def patch_wrong(con: duckdb.DuckDBPyConnection, target: str, source: str, key: str) -> None:
+            original_replace(con, target, source, key)
+            con.execute(f"update {target} set bytes = bytes + 1 where {key} = 2")
+
+        monkeypatch.setattr(publish_module, "_replace_changed_rows", patch_wrong)
+        expected = "customers rows of the changed msisdns differ from the build"
     else:
         # the whole-copied table is written with a wrong value
         original = publish_module._write_info_table
 
         def info_then_damage(con: duckdb.DuckDBPyConnection, *args: object, **kw: object) -> None:
             original(con, *args, **kw)
-            con.execute("update xdr_publish.marts.summary set bytes = bytes + 1")
+            con.execute(f"update {publish_module._TARGET}.marts.summary set bytes = bytes + 1")
 
         monkeypatch.setattr(publish_module, "_write_info_table", info_then_damage)
         expected = "summary rows/checksum differ from the build"
