@@ -1,5 +1,5 @@
 """``python -m xdr_warehouse``: the same as the ``xdr`` command."""
 
-from xdr_warehouse.cli import main
+from xdr_warehouse.cli import console
 
-raise SystemExit(main())
+console()

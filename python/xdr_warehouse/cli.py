@@ -18,13 +18,16 @@ and passed to every step.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from xdr_warehouse import job
 from xdr_warehouse.ingest import IngestResult
@@ -274,3 +277,23 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return 1
     print(f"==> finished in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def console() -> NoReturn:
+    """The ``xdr`` command: :func:`main`, then the process ends without the
+    interpreter's teardown.
+
+    With dbt, DuckDB, pandas and scikit-learn loaded, freeing every module and
+    object at exit took 1.1-1.8 s after the job had finished (measured on
+    ``xdr run`` at 150k records), about 5 % of the whole run. The exit handlers
+    still run (logging's flush, pyspark's gateway shutdown, ...); only that
+    teardown is skipped. While a non-daemon thread is still alive the process
+    exits the normal way, which waits for it.
+    """
+    code = main()
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # noqa: SLF001 - the handlers sys.exit would run
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -222,3 +224,56 @@ def test_spark_builds_refuse_a_selection_of_their_own() -> None:
         with pytest.raises(DbtError, match=r"on Spark `xdr build` builds the whole project"):
             _check_args(args)
     _check_args(["--vars", "{top_n: 5}", "--full-refresh"])
+
+
+def _console(tmp_path: Path, prelude: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Runs ``cli.console`` (the ``xdr`` command's entry point) in a new process."""
+    code = (
+        f"import sys\n{prelude}\n"
+        "from xdr_warehouse.cli import console\n"
+        f"sys.argv = ['xdr', *{list(argv)!r}]\n"
+        "console()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_command_exits_with_mains_code_after_the_exit_handlers(tmp_path: Path) -> None:
+    """The fast exit keeps the exit code, the output and the exit handlers."""
+    handler = "import atexit; atexit.register(lambda: print('exit handler ran', flush=True))"
+    out = tmp_path / "ten.csv"
+    done = _console(tmp_path, handler, "generate", "--records", "10", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "11 rows written (csv)" in done.stdout
+    assert done.stdout.rstrip().endswith("exit handler ran")
+    assert len(out.read_text().splitlines()) == 12  # the header, 10 records, one duplicate
+    assert "generate" in (tmp_path / "logs" / "xdr.log").read_text()  # the log was flushed
+    failed = _console(tmp_path, handler, "generate", "--records", "10", "--out", "x.txt")
+    assert failed.returncode == 1
+    assert "cannot infer the format" in failed.stderr
+    assert "exit handler ran" in failed.stdout
+
+
+def test_the_command_waits_for_a_thread_still_working(tmp_path: Path) -> None:
+    """A non-daemon thread alive at the end is waited for, as a normal exit does."""
+    late = tmp_path / "late.txt"
+    thread = (
+        "import threading, time, pathlib\n"
+        "def work():\n"
+        "    time.sleep(3)\n"
+        f"    pathlib.Path({str(late)!r}).write_text('done')\n"
+        "worker = threading.Thread(target=work)\n"
+        "worker.start()\n"
+        "import xdr_warehouse.cli as cli\n"
+        "job = cli.main\n"
+        "def main():\n"
+        "    code = job()\n"
+        "    print('still working after main:', worker.is_alive(), flush=True)\n"
+        "    return code\n"
+        "cli.main = main"
+    )
+    done = _console(tmp_path, thread, "generate", "--records", "10", "--out", "ten.csv")
+    assert done.returncode == 0, done.stderr
+    assert "still working after main: True" in done.stdout
+    assert late.read_text() == "done"
