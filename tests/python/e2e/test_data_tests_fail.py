@@ -81,7 +81,7 @@ def test_the_build_passes_before_any_fault(small_warehouse: Workspace) -> None:
     assert failing_tests(small_warehouse, "customer_engagement customer_application_traffic") == {}
 
 
-def test_null_and_negative_values_fail_the_column_tests_naming_the_columns(
+def test_null_and_negative_values_fail_the_row_rules_naming_the_rules(
     small_warehouse: Workspace,
 ) -> None:
     ws = small_warehouse
@@ -94,14 +94,54 @@ def test_null_and_negative_values_fail_the_column_tests_naming_the_columns(
         f"update marts.customer_engagement set total_duration_ms = -1 where msisdn = {second}",
     ):
         failures = failing_tests(ws, "customer_engagement,test_type:generic")
-        not_null = [name for name in failures if name.startswith("not_null_columns_")]
-        not_negative = [name for name in failures if name.startswith("not_negative_columns_")]
-        assert len(not_null) == 1 and failures[not_null[0]] == 1, failures
-        assert len(not_negative) == 1 and failures[not_negative[0]] == 1, failures
-        nulls = ws.query(f"select null_columns, msisdn from {STORED[not_null[0]]}")
-        assert nulls == [("session_count, total_dl_bytes", first)]
-        negatives = ws.query(f"select negative_columns, msisdn from {STORED[not_negative[0]]}")
-        assert negatives == [("total_duration_ms", second)]
+        assert failures.get("customer_engagement_row_rules") == 2, failures
+        broken = ws.query(
+            f"select msisdn, broken_rules from {STORED['customer_engagement_row_rules']} "
+            "order by msisdn"
+        )
+        assert broken == sorted(
+            [
+                (first, "session_count is null, total_dl_bytes is null"),
+                (second, "total_duration_ms < 0"),
+            ]
+        )
+
+
+def test_an_unlisted_value_and_a_broken_rule_fail_the_row_rules(
+    small_warehouse: Workspace,
+) -> None:
+    """accepted_values and a named rule of row_rules: a NULL is not an unlisted value
+    (only the NULL is reported), a rule whose expression is NULL is broken."""
+    ws = small_warehouse
+    with tampered(
+        ws,
+        "engagement_elbow",
+        "update marts.engagement_elbow set elbow_method = 'guess' where k = 1",
+        "update marts.engagement_elbow set elbow_method = null where k = 2",
+    ):
+        failures = failing_tests(ws, "engagement_elbow,test_type:generic")
+        assert failures.get("engagement_elbow_row_rules") == 2, failures
+        broken = ws.query(
+            f"select k, broken_rules from {STORED['engagement_elbow_row_rules']} order by k"
+        )
+        assert broken == [
+            (1, "elbow_method not in (kneedle, max_second_difference, min_inertia)"),
+            (2, "elbow_method is null"),
+        ]
+    with tampered(
+        ws,
+        "application_usage",
+        "update marts.application_usage set is_top_application = not is_top_application "
+        "where usage_rank = 1",
+        "update marts.application_usage set is_top_application = null where usage_rank = 2",
+    ):
+        failures = failing_tests(ws, "application_usage,test_type:generic")
+        assert failures.get("application_usage_row_rules") == 2, failures
+        broken = ws.query(
+            f"select usage_rank, broken_rules from {STORED['application_usage_row_rules']} "
+            "order by usage_rank"
+        )
+        assert broken == [(1, "top_flag_matches_rank"), (2, "top_flag_matches_rank")]
 
 
 def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Workspace) -> None:
@@ -117,7 +157,7 @@ def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Wo
         failures = failing_tests(ws, "customer_application_traffic")
         assert any(name.startswith("customer_application_traffic_one_row_per") for name in failures)
         assert "customer_app_traffic_plus_unattributed_equals_application_usage" in failures
-        assert not any(name.startswith("not_null_columns_") for name in failures), failures
+        assert "customer_application_traffic_row_rules" not in failures, failures
 
 
 def test_a_null_and_a_duplicate_key_fail_the_primary_key_test(small_warehouse: Workspace) -> None:
