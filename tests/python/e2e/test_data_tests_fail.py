@@ -77,6 +77,16 @@ def one_msisdn(ws: Workspace, table: str, offset: int = 0) -> int:
     return ws.query(sql)[0][0]
 
 
+def broken_rules(ws: Workspace, table: str, key: str) -> list[tuple]:
+    """(key, broken_rules) of the rows ``<table>_row_rules`` failed on, by key; the
+    test must have failed on nothing else in ``table``'s row rules."""
+    failures = failing_tests(ws, f"{table},test_type:generic")
+    name = f"{table}_row_rules"
+    rows = ws.query(f"select {key}, broken_rules from {STORED[name]} order by {key}")
+    assert failures.get(name) == len(rows), failures
+    return rows
+
+
 def test_the_build_passes_before_any_fault(small_warehouse: Workspace) -> None:
     assert failing_tests(small_warehouse, "customer_engagement customer_application_traffic") == {}
 
@@ -93,13 +103,7 @@ def test_null_and_negative_values_fail_the_row_rules_naming_the_rules(
         f"where msisdn = {first}",
         f"update marts.customer_engagement set total_duration_ms = -1 where msisdn = {second}",
     ):
-        failures = failing_tests(ws, "customer_engagement,test_type:generic")
-        assert failures.get("customer_engagement_row_rules") == 2, failures
-        broken = ws.query(
-            f"select msisdn, broken_rules from {STORED['customer_engagement_row_rules']} "
-            "order by msisdn"
-        )
-        assert broken == sorted(
+        assert broken_rules(ws, "customer_engagement", "msisdn") == sorted(
             [
                 (first, "session_count is null, total_dl_bytes is null"),
                 (second, "total_duration_ms < 0"),
@@ -119,12 +123,7 @@ def test_an_unlisted_value_and_a_broken_rule_fail_the_row_rules(
         "update marts.engagement_elbow set elbow_method = 'guess' where k = 1",
         "update marts.engagement_elbow set elbow_method = null where k = 2",
     ):
-        failures = failing_tests(ws, "engagement_elbow,test_type:generic")
-        assert failures.get("engagement_elbow_row_rules") == 2, failures
-        broken = ws.query(
-            f"select k, broken_rules from {STORED['engagement_elbow_row_rules']} order by k"
-        )
-        assert broken == [
+        assert broken_rules(ws, "engagement_elbow", "k") == [
             (1, "elbow_method not in (kneedle, max_second_difference, min_inertia)"),
             (2, "elbow_method is null"),
         ]
@@ -135,13 +134,41 @@ def test_an_unlisted_value_and_a_broken_rule_fail_the_row_rules(
         "where usage_rank = 1",
         "update marts.application_usage set is_top_application = null where usage_rank = 2",
     ):
-        failures = failing_tests(ws, "application_usage,test_type:generic")
-        assert failures.get("application_usage_row_rules") == 2, failures
-        broken = ws.query(
-            f"select usage_rank, broken_rules from {STORED['application_usage_row_rules']} "
-            "order by usage_rank"
+        assert broken_rules(ws, "application_usage", "usage_rank") == [
+            (1, "top_flag_matches_rank"),
+            (2, "top_flag_matches_rank"),
+        ]
+
+
+def test_each_key_of_unique_keys_fails_on_its_own(small_warehouse: Workspace) -> None:
+    """unique_keys checks every key it lists, and says which key, which value and
+    whether it is NULL or duplicated."""
+    ws = small_warehouse
+    with tampered(
+        ws,
+        "top_users_by_application",
+        # Email's rank 1 listed twice (both keys duplicated), Email's rank 2 without
+        # an MSISDN (the second key NULL)
+        "insert into marts.top_users_by_application select * from main.saved "
+        "where application = 'Email' and rank = 1",
+        "update marts.top_users_by_application set msisdn = null "
+        "where application = 'Email' and rank = 2",
+    ):
+        failures = failing_tests(ws, "top_users_by_application,test_type:generic")
+        name = "top_users_by_application_unique_keys"
+        assert failures.get(name) == 3, failures
+        [(first,)] = ws.query(
+            "select msisdn from main.saved where application = 'Email' and rank = 1"
         )
-        assert broken == [(1, "top_flag_matches_rank"), (2, "top_flag_matches_rank")]
+        stored = ws.query(
+            f"select key_columns, key_value, row_count, problem from {STORED[name]} "
+            "order by key_columns, problem, key_value"
+        )
+        assert stored == [
+            ("application, msisdn", f"Email, {first}", 2, "duplicate"),
+            ("application, msisdn", "Email", 1, "null"),
+            ("application, rank", "Email, 1", 2, "duplicate"),
+        ]
 
 
 def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Workspace) -> None:
