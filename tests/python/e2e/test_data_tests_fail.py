@@ -200,8 +200,10 @@ def test_a_null_and_a_duplicate_key_fail_the_primary_key_test(small_warehouse: W
         failures = failing_tests(ws, "xdr_load_audit,test_type:generic")
         name = "primary_key_xdr_load_audit_source_file"
         assert failures.get(name) == 2, failures
-        stored = ws.query(f"select problem, row_count from {STORED[name]} order by problem")
-        assert stored == [("duplicate", 2), ("null", 1)]
+        stored = ws.query(
+            f"select problem, row_count, key_value is null from {STORED[name]} order by problem"
+        )
+        assert stored == [("duplicate", 2, False), ("null", 1, True)]
 
 
 def test_a_broken_total_fails_the_grouped_reconciliation_naming_its_check(
