@@ -4,7 +4,10 @@ The curve is fitted on the customers of the elbow sample
 (``int_customers_sampled_for_elbow``, about ``elbow_sample_size`` customers
 drawn by a hash of the MSISDN), scaled with the cluster model's scaler, in
 float32, ``elbow_n_init`` runs per k; k stops at the number of distinct rows
-in the sample, so no k has empty clusters. The elbow is kneed's
+in the sample, so no k has empty clusters. The fits of the k values run in
+parallel threads (:func:`fit_workers`), each fit on its own ``threads`` OpenMP
+threads with its own seed, so the curve is the same bit for bit as fitting one k
+after the other. The elbow is kneed's
 ``KneeLocator(curve="convex", direction="decreasing")``; when it finds none,
 the k with the largest second difference of inertia; with fewer than three k
 values, the smallest k with the lowest inertia.
@@ -13,11 +16,14 @@ values, the smallest k with the lowest inertia.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from xdr_warehouse.clustering.kmeans import distinct_rows, kmeans
 from xdr_warehouse.clustering.settings import ClusteringError
@@ -81,6 +87,47 @@ class ElbowCurve:
     distinct_points: int
 
 
+def fit_workers(threads: int, fits: int) -> int:
+    """How many of ``fits`` k-means fits of ``threads`` OpenMP threads each to run at
+    once: one per ``threads`` cores; one when a fit uses every core (``threads`` 0)."""
+    if threads < 1 or fits < 2:
+        return 1
+    return max(1, min(fits, (os.cpu_count() or 1) // threads))
+
+
+def curve_inertias(
+    sample: np.ndarray,
+    ks: np.ndarray,
+    seed: int,
+    n_init: int,
+    max_iter: int,
+    threads: int,
+    workers: int | None = None,
+) -> np.ndarray:
+    """The k-means inertia of each k in ``ks``, the fits spread over ``workers`` threads.
+
+    A fit is deterministic given its seed and its OpenMP thread count (set per
+    thread), so the order the fits run in changes nothing. scikit-learn's Lloyd
+    loop runs outside Python's lock; the largest k, the slowest fit, starts first.
+    BLAS stays at one thread while the fits run, so that scikit-learn's own
+    one-thread BLAS limit, set and restored around each Lloyd loop, is the same
+    value in every thread.
+    """
+    workers = fit_workers(threads, len(ks)) if workers is None else max(1, workers)
+
+    def inertia(k: int) -> float:
+        return float(kmeans(sample, int(k), seed, n_init, max_iter, threads).inertia_)
+
+    largest_first = [int(k) for k in ks[::-1]]
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers == 1:
+            values = [inertia(k) for k in largest_first]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="xdr-elbow") as pool:
+                values = list(pool.map(inertia, largest_first))
+    return np.array(values[::-1], dtype=np.float64)
+
+
 def elbow_curve(
     scaled_sample: np.ndarray,
     customers: int,
@@ -90,19 +137,19 @@ def elbow_curve(
     n_init: int = 3,
     max_iter: int = 300,
     threads: int = 1,
+    workers: int | None = None,
 ) -> ElbowCurve:
     """k-means inertia for k = k_min..k_max on the (scaled) sample rows, and the elbow.
 
     ``customers`` is the number of customers the sample was drawn from. No rows
     (or k_min above the distinct rows) gives an empty curve with ``elbow_k`` None.
+    ``workers``: fits run at once (default :func:`fit_workers`); the curve does
+    not depend on it.
     """
     sample = np.ascontiguousarray(scaled_sample, dtype=np.float32)
     distinct = distinct_rows(sample, k_max).shape[0]
     ks = np.arange(k_min, min(k_max, distinct) + 1, dtype=np.int64)
-    inertias = np.array(
-        [float(kmeans(sample, int(k), seed, n_init, max_iter, threads).inertia_) for k in ks],
-        dtype=np.float64,
-    )
+    inertias = curve_inertias(sample, ks, seed, n_init, max_iter, threads, workers)
     elbow_k, method = find_elbow(ks, inertias) if ks.shape[0] else (None, "none")
     return ElbowCurve(
         ks=ks,

@@ -10,6 +10,7 @@ the settings plumbing and the edge cases (no customers, identical customers).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -269,6 +270,30 @@ def test_elbow_curve_is_reproducible():
     table = elbow_to_arrow(first, "zscore", 42)
     assert table.schema == ELBOW_SCHEMA
     assert table["is_elbow"].to_pylist().count(True) == 1
+
+
+def test_elbow_fits_in_parallel_threads_give_the_curve_of_one_fit_after_another():
+    """The k values are fitted in several threads at once; each k's inertia is that of
+    scikit-learn's KMeans fitted alone on one thread, whatever the number of threads."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    from xdr_warehouse.clustering.elbow import fit_workers
+
+    msisdn, values = heavy_tailed(6_000)
+    scaled = scale_features(prepare_features(msisdn, values).values).astype(np.float32)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        alone = [
+            float(KMeans(k, n_init=2, random_state=7, algorithm="lloyd").fit(scaled).inertia_)
+            for k in range(1, 9)
+        ]
+    for workers in (1, 2, 3, 8):
+        curve = elbow_curve(scaled, customers=6_000, k_max=8, seed=7, n_init=2, workers=workers)
+        assert curve.ks.tolist() == list(range(1, 9))
+        assert curve.inertias.tolist() == alone, workers
+    assert fit_workers(threads=1, fits=10) == min(10, os.cpu_count() or 1)
+    assert fit_workers(threads=0, fits=10) == 1  # one fit already takes every core
+    assert fit_workers(threads=1, fits=1) == 1
 
 
 def test_elbow_range_is_capped_at_distinct_points():
