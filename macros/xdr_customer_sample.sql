@@ -1,10 +1,17 @@
-{#- A sample of customer_engagement of about `size` customers, with the
-    features the clustering uses and the number of customers it was drawn
-    from: all customers when there are at most `size`, else those whose
-    sample key (0 .. 2^32-1, xdr_sample_key, stored once per customer in
+{#- A sample of the customers of about `size` customers, with the features
+    the clustering uses and the number of customers it was drawn from: all
+    customers when there are at most `size`, else those whose sample key
+    (0 .. 2^32-1, xdr_sample_key, stored once per customer in
     int_customers_keyed_for_sampling) falls below size / customers of its
     range. The keys are filtered first, so a read joins the sampled customers
-    only. -#}
+    only.
+
+    The customers are read from int_customers_aggregated, the rows
+    customer_engagement publishes (total_traffic_bytes is computed as there),
+    not from customer_engagement itself: in `dbt build` a model waits for
+    every test of the models it reads, and customer_engagement has a dozen.
+    Read from int_customers_aggregated, the cluster model is fitted while
+    those tests run instead of after them. -#}
 {% macro xdr_customer_sample(size) %}
 with
 
@@ -13,8 +20,8 @@ customers as (
         msisdn,
         session_count,
         total_duration_ms,
-        total_traffic_bytes
-    from {{ ref('customer_engagement') }}
+        total_dl_bytes + total_ul_bytes as total_traffic_bytes
+    from {{ ref('int_customers_aggregated') }}
 ),
 
 keys as (

@@ -38,7 +38,9 @@ def model(dbt, session):
             f"(select max(model_version) from {dbt.this})"
         ).to_arrow_table()
     changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
-    customers = dbt.ref("customer_engagement").aggregate("count(*)").fetchall()[0][0]
+    # the customers of customer_engagement, counted where they are aggregated (not
+    # waiting for customer_engagement's tests: see macros/xdr_customer_sample.sql)
+    customers = dbt.ref("int_customers_aggregated").aggregate("count(*)").fetchall()[0][0]
     fit_sample = dbt.ref("clustering_fit_sample")
     return next_model_table(
         current, fit_sample.to_arrow_table, settings, changed, customers, refit_share
