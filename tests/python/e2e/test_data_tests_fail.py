@@ -187,6 +187,53 @@ def test_a_duplicate_key_and_a_broken_total_fail_their_tests(small_warehouse: Wo
         assert "customer_application_traffic_row_rules" not in failures, failures
 
 
+def test_an_unknown_and_a_missing_application_and_an_unknown_customer_fail_one_test(
+    small_warehouse: Workspace,
+) -> None:
+    """same_keys_per_group with `groups` is also the relationships test of msisdn to
+    customer_engagement and of application to the seed applications: each fault
+    is a row of its failures, named."""
+    ws = small_warehouse
+    msisdn = one_msisdn(ws, "customer_application_traffic")
+    (unknown,) = ws.query("select max(msisdn) + 1 from marts.customer_engagement")[0]
+    changed = "intermediate.int_customers_changed"
+    corrupt(ws, f"insert into {changed} (msisdn) values ({unknown})")
+    try:
+        with tampered(
+            ws,
+            "customer_application_traffic",
+            # an application the seed does not list, a listed one gone entirely,
+            # and one customer's Email row under a customer that does not exist
+            f"insert into marts.customer_application_traffic select * replace "
+            f"('Fax' as application) from main.saved where msisdn = {msisdn} "
+            f"and application = 'Email'",
+            "delete from marts.customer_application_traffic where application = 'Gaming'",
+            f"update marts.customer_application_traffic set msisdn = {unknown} "
+            f"where msisdn = {msisdn} and application = 'Email'",
+        ):
+            failures = failing_tests(ws, "customer_application_traffic,test_type:generic")
+            name = "customer_application_traffic_one_row_per_customer_and_application"
+            assert failures.get(name) == 3, failures
+            # the application totals and the top-10 lists' candidates no longer match
+            others = {n for n in failures if n.startswith("complete_top_n_top_users")}
+            assert set(failures) - others == {
+                name,
+                "customer_app_traffic_plus_unattributed_equals_application_usage",
+            }
+            (customers,) = ws.query("select count(*) from marts.customer_engagement")[0]
+            stored = ws.query(
+                f"select group_key, problem, key_rows, parent_key_rows from {STORED[name]} "
+                "order by group_key"
+            )
+            assert stored == [
+                ("Email", "keys differ", customers, customers),
+                ("Fax", "unknown group", 1, customers),
+                ("Gaming", "missing group", 0, customers),
+            ]
+    finally:
+        corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
+
+
 def test_a_null_and_a_duplicate_key_fail_the_primary_key_test(small_warehouse: Workspace) -> None:
     ws = small_warehouse
     with tampered(
