@@ -72,6 +72,19 @@ def tampered(ws: Workspace, table: str, *statements: str) -> Iterator[None]:
     assert failing_tests(ws, f"{table},test_type:generic") == {}
 
 
+@contextlib.contextmanager
+def unknown_changed_customer(ws: Workspace) -> Iterator[int]:
+    """An MSISDN no customer has, made one of the customers this build changed
+    (the tests' where config keeps those), as a build that wrote it would have."""
+    (unknown,) = ws.query("select max(msisdn) + 1 from marts.customer_engagement")[0]
+    changed = "intermediate.int_customers_changed"
+    corrupt(ws, f"insert into {changed} (msisdn) values ({unknown})")
+    try:
+        yield unknown
+    finally:
+        corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
+
+
 def one_msisdn(ws: Workspace, table: str, offset: int = 0) -> int:
     sql = f"select msisdn from marts.{table} order by msisdn limit 1 offset {offset}"
     return ws.query(sql)[0][0]
@@ -195,11 +208,9 @@ def test_an_unknown_and_a_missing_application_and_an_unknown_customer_fail_one_t
     is a row of its failures, named."""
     ws = small_warehouse
     msisdn = one_msisdn(ws, "customer_application_traffic")
-    (unknown,) = ws.query("select max(msisdn) + 1 from marts.customer_engagement")[0]
-    changed = "intermediate.int_customers_changed"
-    corrupt(ws, f"insert into {changed} (msisdn) values ({unknown})")
-    try:
-        with tampered(
+    with (
+        unknown_changed_customer(ws) as unknown,
+        tampered(
             ws,
             "customer_application_traffic",
             # an application the seed does not list, a listed one gone entirely,
@@ -210,28 +221,27 @@ def test_an_unknown_and_a_missing_application_and_an_unknown_customer_fail_one_t
             "delete from marts.customer_application_traffic where application = 'Gaming'",
             f"update marts.customer_application_traffic set msisdn = {unknown} "
             f"where msisdn = {msisdn} and application = 'Email'",
-        ):
-            failures = failing_tests(ws, "customer_application_traffic,test_type:generic")
-            name = "customer_application_traffic_one_row_per_customer_and_application"
-            assert failures.get(name) == 3, failures
-            # the application totals and the top-10 lists' candidates no longer match
-            others = {n for n in failures if n.startswith("complete_top_n_top_users")}
-            assert set(failures) - others == {
-                name,
-                "customer_app_traffic_plus_unattributed_equals_application_usage",
-            }
-            (customers,) = ws.query("select count(*) from marts.customer_engagement")[0]
-            stored = ws.query(
-                f"select group_key, problem, key_rows, parent_key_rows from {STORED[name]} "
-                "order by group_key"
-            )
-            assert stored == [
-                ("Email", "keys differ", customers, customers),
-                ("Fax", "unknown group", 1, customers),
-                ("Gaming", "missing group", 0, customers),
-            ]
-    finally:
-        corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
+        ),
+    ):
+        failures = failing_tests(ws, "customer_application_traffic,test_type:generic")
+        name = "customer_application_traffic_one_row_per_customer_and_application"
+        assert failures.get(name) == 3, failures
+        # the application totals and the top-10 lists' candidates no longer match
+        others = {n for n in failures if n.startswith("complete_top_n_top_users")}
+        assert set(failures) - others == {
+            name,
+            "customer_app_traffic_plus_unattributed_equals_application_usage",
+        }
+        (customers,) = ws.query("select count(*) from marts.customer_engagement")[0]
+        stored = ws.query(
+            f"select group_key, problem, key_rows, parent_key_rows from {STORED[name]} "
+            "order by group_key"
+        )
+        assert stored == [
+            ("Email", "keys differ", customers, customers),
+            ("Fax", "unknown group", 1, customers),
+            ("Gaming", "missing group", 0, customers),
+        ]
 
 
 def test_a_null_and_a_duplicate_key_fail_the_primary_key_test(small_warehouse: Workspace) -> None:
@@ -279,13 +289,9 @@ def test_a_duplicate_a_missing_and_an_unknown_customer_fail_one_row_per_key_of(
         one_msisdn(ws, "customer_clusters"),
         one_msisdn(ws, "customer_clusters", 1),
     )
-    (unknown,) = ws.query("select max(msisdn) + 1 from marts.customer_engagement")[0]
-    # the test's where config keeps the customers this build changed: the unknown
-    # customer is made one of them, as a build that labelled it would have
-    changed = "intermediate.int_customers_changed"
-    corrupt(ws, f"insert into {changed} (msisdn) values ({unknown})")
-    try:
-        with tampered(
+    with (
+        unknown_changed_customer(ws) as unknown,
+        tampered(
             ws,
             "customer_clusters",
             f"insert into marts.customer_clusters select * from main.saved "
@@ -293,22 +299,21 @@ def test_a_duplicate_a_missing_and_an_unknown_customer_fail_one_row_per_key_of(
             f"delete from marts.customer_clusters where msisdn = {removed}",
             f"insert into marts.customer_clusters select * replace ({unknown} as msisdn) "
             f"from main.saved where msisdn = {duplicated}",
-        ):
-            failures = failing_tests(ws, "customer_clusters,test_type:generic")
-            (name,) = [n for n in failures if n.startswith("one_row_per_key_of_customer_clusters")]
-            assert failures[name] == 3, failures
-            # the summary counts customers per cluster: the extra rows show there too
-            assert set(failures) == {name, "engagement_cluster_summary_customers_match_clusters"}
-            stored = ws.query(
-                f"select key_value, problem, row_count from {STORED[name]} order by problem"
-            )
-            assert stored == [
-                (duplicated, "duplicate", 2),
-                (removed, "missing", 0),
-                (unknown, "unknown", 1),
-            ]
-    finally:
-        corrupt(ws, f"delete from {changed} where msisdn = {unknown}")
+        ),
+    ):
+        failures = failing_tests(ws, "customer_clusters,test_type:generic")
+        (name,) = [n for n in failures if n.startswith("one_row_per_key_of_customer_clusters")]
+        assert failures[name] == 3, failures
+        # the summary counts customers per cluster: the extra rows show there too
+        assert set(failures) == {name, "engagement_cluster_summary_customers_match_clusters"}
+        stored = ws.query(
+            f"select key_value, problem, row_count from {STORED[name]} order by problem"
+        )
+        assert stored == [
+            (duplicated, "duplicate", 2),
+            (removed, "missing", 0),
+            (unknown, "unknown", 1),
+        ]
 
 
 def test_a_gap_or_a_repeat_in_a_files_record_numbers_fails_a_test(
