@@ -1,8 +1,10 @@
 {#- Each key of the model identifies one row: no key value is NULL or occurs
     twice. A key is a column or a list of columns. Fails with one row per
-    offending value of a key (key_columns names the key, key_value is its value
-    as text, NULL parts left out; problem says null or duplicate). Several keys of one table in one query and one dbt node, where
-    primary_key or unique_combination per key cost a node each. -#}
+    offending value of a key: key_columns names the key; key_value is its value
+    as text (a one-column key's NULL stays NULL, a longer key leaves NULL parts
+    out); problem says null or duplicate. Several keys of one table in one
+    query and one dbt node, where primary_key or unique_combination per key
+    cost a node each. -#}
 {% test unique_keys(model, keys) %}
 {%- for key in keys %}
 {%- set columns = [key] if key is string else key %}
