@@ -136,6 +136,34 @@ def new_workspace(root: Path, **overrides: Any) -> Workspace:
     return Workspace(root=root, settings=workspace_settings(root, **overrides))
 
 
+#: Where the Spark tests live: one pytest-xdist work unit (see pytest_xdist_make_scheduler).
+SPARK_TESTS = "tests/python/spark/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark tests first: the longest work unit of a parallel run starts first."""
+    items.sort(key=lambda item: not item.nodeid.startswith(SPARK_TESTS))  # stable
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist's scheduler: a module per work unit, every Spark test in one.
+
+    A module's tests run in one worker, so that its module fixtures are built
+    once (``--dist loadscope``). The Spark tests share one unit: a JVM hosts one
+    SparkSession, and the run's session and the DuckDB job the Spark jobs are
+    compared with are session fixtures. Units start in collection order, the
+    Spark unit (about a third of the suite) first, and the other workers take
+    the modules one by one meanwhile.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrSparkScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if nodeid.startswith(SPARK_TESTS) else super()._split_scope(nodeid)
+
+    return ModuleOrSparkScheduling(config, log)
+
+
 #: The old name, for tests written against it.
 DbtWorkspace = Workspace
 
