@@ -140,9 +140,14 @@ def new_workspace(root: Path, **overrides: Any) -> Workspace:
 SPARK_TESTS = "tests/python/spark/"
 
 
+def work_unit(nodeid: str) -> str:
+    """The pytest-xdist work unit of a test: ``spark`` or the test's module."""
+    return "spark" if nodeid.startswith(SPARK_TESTS) else nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The Spark tests first: the longest work unit of a parallel run starts first."""
-    items.sort(key=lambda item: not item.nodeid.startswith(SPARK_TESTS))  # stable
+    items.sort(key=lambda item: work_unit(item.nodeid) != "spark")  # stable
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
@@ -153,13 +158,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     SparkSession, and the run's session and the DuckDB job the Spark jobs are
     compared with are session fixtures. Units start in collection order, the
     Spark unit (about a third of the suite) first, and the other workers take
-    the modules one by one meanwhile.
+    the modules one by one meanwhile. (xdist's ``--dist loadgroup`` would do
+    this with marks, but it renames ``item._nodeid``, which pytest 9.2 ignores.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleOrSparkScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "spark" if nodeid.startswith(SPARK_TESTS) else super()._split_scope(nodeid)
+            return work_unit(nodeid)
 
     return ModuleOrSparkScheduling(config, log)
 
