@@ -19,17 +19,12 @@ SPARK_MARK = re.compile(r"^(pytestmark = .*|@)pytest[.]mark[.]spark\b", re.MULTI
 
 
 def test_every_spark_test_module_is_in_the_spark_unit_and_no_other_is() -> None:
-    tests = REPO / "tests" / "python"
-    marked = {
-        path.relative_to(REPO).as_posix()
-        for path in tests.rglob("test_*.py")
-        if SPARK_MARK.search(path.read_text())
+    modules = {
+        path.relative_to(REPO).as_posix(): path.read_text()
+        for path in (REPO / "tests" / "python").rglob("test_*.py")
     }
-    in_unit = {
-        path.relative_to(REPO).as_posix()
-        for path in tests.rglob("test_*.py")
-        if work_unit(f"{path.relative_to(REPO).as_posix()}::test") == "spark"
-    }
+    marked = {name for name, text in modules.items() if SPARK_MARK.search(text)}
+    in_unit = {name for name in modules if work_unit(f"{name}::test") == "spark"}
     assert len(marked) >= 5  # the Spark modules were found
     assert in_unit == marked
 
