@@ -46,12 +46,25 @@
     {{ return(count == 0) }}
 {% endmacro %}
 
+{#- True when an incremental model applies this build's changes to its rows: it
+    exists already and the build is not a full build. On a full build the
+    change lists (int_customers_changed, int_record_hashes_changed) are empty,
+    since every key is computed again: a model that exists already then drops
+    all its rows and inserts them all (rare: a first build that failed half
+    way, or every file removed; --full-refresh replaces the tables). -#}
+{% macro xdr_applies_changes() %}
+    {{ return(is_incremental() and not xdr_full_build()) }}
+{% endmacro %}
+
 {#- Pre-hook of an incremental model: delete its rows of the keys this build
-    changes (a no-op on a full build, which replaces the table). -#}
+    changes; all its rows on a full build of a model that exists (a no-op when
+    the model is created or replaced). -#}
 {% macro xdr_delete_changed(key, changed_model, changed_key=none) %}
-    {%- if is_incremental() -%}
+    {%- if xdr_applies_changes() -%}
         delete from {{ this }}
         where {{ key }} in (select {{ changed_key or key }} from {{ ref(changed_model) }})
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -60,7 +73,7 @@
 {#- A filter on the keys this build changes, for the select of an incremental
     model ("and ..." or "where ..."); nothing on a full build. -#}
 {% macro xdr_only_changed(key, changed_model, changed_key=none, keyword='and') %}
-    {%- if is_incremental() -%}
+    {%- if xdr_applies_changes() -%}
         {{ keyword }} {{ key }} in (select {{ changed_key or key }} from {{ ref(changed_model) }})
     {%- endif -%}
 {% endmacro %}
@@ -106,10 +119,12 @@
 {#- Pre-hook of int_sessions_unattributed: its rows of changed file versions or
     fingerprints go. -#}
 {% macro xdr_delete_unattributed_changes() %}
-    {%- if is_incremental() -%}
+    {%- if xdr_applies_changes() -%}
         delete from {{ this }}
         where file_id in (select file_id from {{ ref('int_file_versions_changed') }})
             or record_hash in (select record_hash from {{ ref('int_record_hashes_changed') }})
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -138,6 +153,8 @@
 {% macro xdr_delete_relabelled_customers() %}
     {%- if not is_incremental() -%}
         {{ return("select 1") }}
+    {%- elif xdr_full_build() -%}
+        {{ return("delete from " ~ this) }}
     {%- endif -%}
     delete from {{ this }}
     where msisdn in (select msisdn from {{ ref('int_customers_changed') }})

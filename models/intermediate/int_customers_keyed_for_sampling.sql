@@ -32,7 +32,7 @@ final as (
         cast({{ var('cluster_seed') | int }} as bigint) as seed,
         {{ xdr_sample_key('customers.msisdn', var('cluster_seed')) }} as sample_key
     from customers
-    {% if is_incremental() %}
+    {% if xdr_applies_changes() %}
         where
             customers.msisdn in (select changed.msisdn from changed)
             -- a new cluster_seed: the pre-hook removed every key, so every customer

@@ -1,7 +1,9 @@
 {{ config(materialized="table") }}
 
 -- Record fingerprints this build touches: whether a record with one of them is a
--- duplicate can change, every other record keeps its status.
+-- duplicate can change, every other record keeps its status. Empty on a full
+-- build, which finds every duplicate again (xdr_applies_changes): 10M distinct
+-- fingerprints and their key test took 6.0 s of a 10M-record full build.
 
 with
 
@@ -12,6 +14,9 @@ changed as (
 final as (
     select distinct record_hash
     from changed
+    {%- if xdr_full_build() %}
+    where false
+    {%- endif %}
 )
 
 select * from final

@@ -19,7 +19,7 @@ sessions as (
     select deduplicated.*
     from {{ ref('int_sessions_deduplicated') }} as deduplicated
     where deduplicated.is_unattributed
-        {%- if is_incremental() %}
+        {%- if xdr_applies_changes() %}
         and (
             deduplicated.file_id in (
                 select versions.file_id

@@ -301,20 +301,41 @@ def test_a_small_increment_keeps_the_stored_model_and_a_large_one_refits(
     assert ws.query("select distinct cluster_model_id from marts.customer_clusters") == [(new_id,)]
 
 
-def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_increment(
-    source: tuple[str, list[str]], tmp_path: Path
-) -> None:
-    project = copy_project(tmp_path / "project")
+def project_that_fails_on_demand(folder: Path) -> Path:
+    """A copy of the project with a data test that fails when var fail_on_purpose is true."""
+    project = copy_project(folder)
     (project / "tests" / "dbt" / "assert_fails_when_asked.sql").write_text(
         "-- Added by test_incremental.py to a copy of the project: fails on demand.\n"
         "select msisdn from {{ ref('customer_engagement') }}\n"
         "where {{ var('fail_on_purpose', false) }}\n"
     )
+    return project
+
+
+def fails_on_demand(
+    source: tuple[str, list[str]], tmp_path: Path, days: int
+) -> tuple[dict[str, list[str]], Path, Workspace]:
+    """The day files, an input folder with the first ``days`` of them, and a workspace
+    on a copy of the project with a data test that fails on demand."""
+    project = project_that_fails_on_demand(tmp_path / "project")
     files = day_files(source)
     folder = tmp_path / "input"
-    for name in sorted(files)[:10]:
+    for name in sorted(files)[:days]:
         write(folder, name, files[name])
-    ws = new_workspace(tmp_path / "ws", project_dir=project)
+    return files, folder, new_workspace(tmp_path / "ws", project_dir=project)
+
+
+def assert_same_as_a_clean_build(ws: Workspace, folder: Path, tmp_path: Path) -> None:
+    """The public tables of ``ws`` equal those of one build of ``folder`` from scratch."""
+    fresh = new_workspace(tmp_path / "fresh", project_dir=ws.settings.project_dir)
+    assert fresh.cli(["run", "--skip-report"], folder) == 0
+    assert_same_tables(published_without_job(ws), published_without_job(fresh))
+
+
+def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_increment(
+    source: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    files, folder, ws = fails_on_demand(source, tmp_path, 10)
     assert ws.cli(["run", "--skip-report"], folder) == 0
     published_file = ws.settings.published_db
     before = hashlib.sha256(published_file.read_bytes()).hexdigest()
@@ -336,9 +357,29 @@ def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_incremen
 
     assert ws.cli(["run", "--skip-report"], folder) == 0  # the retry
     assert ws.query("select count(*) from audit.applied_file_versions") == [(12,)]
-    fresh = new_workspace(tmp_path / "fresh", project_dir=project)
-    assert fresh.cli(["run", "--skip-report"], folder) == 0
-    assert_same_tables(published_without_job(ws), published_without_job(fresh))
+    assert_same_as_a_clean_build(ws, folder, tmp_path)
+
+
+def test_a_first_build_that_failed_is_retried_as_a_full_build_over_its_tables(
+    source: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """A full build leaves the change lists empty (every key is computed again);
+    incremental tables left by a failed first build are emptied and filled again,
+    not patched with an empty change list (rows doubled or stale)."""
+    files, folder, ws = fails_on_demand(source, tmp_path, 6)
+    argv = ["run", "--skip-report", "--", "--vars", "{fail_on_purpose: true}"]
+    assert ws.cli(argv, folder) == 1
+    assert ws.query("select count(*) from audit.applied_file_versions") == [(0,)]
+    assert ws.query("select count(*) from marts.customer_application_traffic")[0][0] > 0
+
+    for name in sorted(files)[6:9]:
+        write(folder, name, files[name])
+    assert ws.cli(["run", "--skip-report"], folder) == 0  # the retry: still a full build
+    last = "select full_build from audit.dbt_builds order by finished_at desc limit 1"
+    assert ws.query(last) == [(True,)]
+    for changes in ("int_customers_changed", "int_record_hashes_changed"):
+        assert ws.query(f"select count(*) from intermediate.{changes}") == [(0,)], changes
+    assert_same_as_a_clean_build(ws, folder, tmp_path)
 
 
 def published_without_job(ws: Workspace) -> dict[str, pd.DataFrame]:

@@ -17,7 +17,7 @@
 
 {%- set features = ["session_count", "total_duration_ms", "total_traffic_bytes"] %}
 {%- set k = [var('cluster_k') | int, 1] | max %}
-{%- set relabel_all = not is_incremental() or xdr_cluster_model_is_new() %}
+{%- set relabel_all = not is_incremental() or xdr_full_build() or xdr_cluster_model_is_new() %}
 
 with
 

@@ -37,10 +37,17 @@ def model(dbt, session):
             f"select * from {dbt.this} where model_version = "
             f"(select max(model_version) from {dbt.this})"
         ).to_arrow_table()
-    changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
     # the customers of customer_engagement, counted where they are aggregated (not
     # waiting for customer_engagement's tests: see macros/xdr_customer_sample.sql)
     customers = dbt.ref("int_customers_aggregated").aggregate("count(*)").fetchall()[0][0]
+    # A full build (no file version applied yet: macro xdr_full_build; with
+    # --full-refresh there is no current model) leaves int_customers_changed
+    # empty and changes every customer.
+    applied = dbt.source("build_state", "applied_file_versions").aggregate("count(*)")
+    if dbt.is_incremental and applied.fetchall()[0][0] == 0:
+        changed = customers
+    else:
+        changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
     fit_sample = dbt.ref("clustering_fit_sample")
     return next_model_table(
         current, fit_sample.to_arrow_table, settings, changed, customers, refit_share
