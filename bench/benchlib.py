@@ -420,7 +420,6 @@ def cli_steps(stdout: str) -> dict[str, float]:
 #: the on-run-start/end hooks as "hooks"; every other model is "marts").
 STAGING_MODELS = {"stg_xdr__files", "stg_xdr__records", "int_records_loaded"}
 CLUSTERING_MODELS = {
-    "int_customers_keyed_for_sampling",
     "clustering_fit_sample",
     "clustering_elbow_sample",
     "engagement_cluster_model",

@@ -42,7 +42,9 @@
         cast(sum({{ app[2] }}) as bigint) as {{ app[2] }},
         {%- endfor %}
         min(started_at) as first_session_started_at,
-        max(ended_at) as last_session_ended_at
+        max(ended_at) as last_session_ended_at,
+        {{ xdr_sample_key('msisdn', var('cluster_seed')) }} as sample_key,
+        cast({{ var('cluster_seed') | int }} as bigint) as sample_seed
     from {{ ref('int_sessions_deduplicated') }}
     where not is_unattributed
         {{ xdr_only_changed('msisdn', 'int_customers_changed') }}
@@ -50,6 +52,22 @@
         and {{ xdr_bucket('msisdn', buckets) }} = {{ bucket }}
         {%- endif %}
     group by msisdn
+{% endmacro %}
+
+{#- Post-hook of int_customers_aggregated after a change of var('cluster_seed'):
+    every customer's sample key is drawn again with the new seed (the rows this
+    build summed have it already). Also fills the keys of rows stored before the
+    key moved into this table (on_schema_change append_new_columns). On Spark
+    every build is a full build. -#}
+{% macro xdr_rekey_customers_for_sampling() %}
+    {%- if not is_incremental() or target.type == 'spark' -%}
+        {{ return("select 1") }}
+    {%- endif -%}
+    update {{ this }}
+    set
+        sample_key = {{ xdr_sample_key('msisdn', var('cluster_seed')) }},
+        sample_seed = {{ var('cluster_seed') | int }}
+    where sample_seed is distinct from {{ var('cluster_seed') | int }}
 {% endmacro %}
 
 {#- Post-hook of int_customers_aggregated: the buckets after the first. -#}

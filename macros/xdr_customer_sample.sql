@@ -1,10 +1,8 @@
 {#- A sample of the customers of about `size` customers, with the features
     the clustering uses and the number of customers it was drawn from: all
     customers when there are at most `size`, else those whose sample key
-    (0 .. 2^32-1, xdr_sample_key, stored once per customer in
-    int_customers_keyed_for_sampling) falls below size / customers of its
-    range. The keys are filtered first, so a read joins the sampled customers
-    only.
+    (0 .. 2^32-1, xdr_sample_key, stored with each customer's sums in
+    int_customers_aggregated) falls below size / customers of its range.
 
     The customers are read from int_customers_aggregated, the rows
     customer_engagement publishes (total_traffic_bytes is computed as there),
@@ -20,26 +18,13 @@ customers as (
         msisdn,
         session_count,
         total_duration_ms,
-        total_dl_bytes + total_ul_bytes as total_traffic_bytes
+        total_dl_bytes + total_ul_bytes as total_traffic_bytes,
+        sample_key
     from {{ ref('int_customers_aggregated') }}
-),
-
-keys as (
-    select * from {{ ref('int_customers_keyed_for_sampling') }}
 ),
 
 counted as (
     select count(*) as customer_count from customers
-),
-
-sampled_keys as (
-    select
-        keys.msisdn,
-        counted.customer_count
-    from keys
-    cross join counted
-    where counted.customer_count <= {{ size | int }}
-        or keys.sample_key < 4294967296.0 * {{ size | int }} / counted.customer_count
 ),
 
 final as (
@@ -48,9 +33,11 @@ final as (
         customers.session_count,
         customers.total_duration_ms,
         customers.total_traffic_bytes,
-        sampled_keys.customer_count
+        counted.customer_count
     from customers
-    inner join sampled_keys on customers.msisdn = sampled_keys.msisdn
+    cross join counted
+    where counted.customer_count <= {{ size | int }}
+        or customers.sample_key < 4294967296.0 * {{ size | int }} / counted.customer_count
 )
 
 select * from final

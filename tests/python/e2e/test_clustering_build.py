@@ -113,6 +113,33 @@ def test_samples_are_the_md5_draw_every_engine_makes(built_warehouse: Workspace,
     assert restored.success, restored.exception
 
 
+def test_a_new_cluster_seed_draws_every_customers_key_again(built_warehouse: Workspace):
+    """The sample keys are stored with the customers' sums: an incremental build with
+    another cluster_seed, and no new record, draws every key again (and back)."""
+    customers = built_warehouse.df("select msisdn from marts.customer_engagement")["msisdn"]
+    select = ["run", "--select", "int_customers_aggregated", "clustering_elbow_sample"]
+    try:
+        result = built_warehouse.dbt(select, cluster_seed=7, elbow_sample_size=5_000)
+        assert result.success, result.exception
+        assert built_warehouse.query(
+            "select distinct sample_seed from intermediate.int_customers_aggregated"
+        ) == [(7,)]
+        got = set(built_warehouse.df("select msisdn from marts.clustering_elbow_sample")["msisdn"])
+        assert got == python_sample(customers, 5_000, 7)
+        assert got != python_sample(customers, 5_000, ClusterSettings().seed)
+    finally:
+        restored = built_warehouse.dbt(select)
+        assert restored.success, restored.exception
+    seed = ClusterSettings().seed
+    keys = built_warehouse.df(
+        "select msisdn, sample_key from intermediate.int_customers_aggregated"
+    )
+    expected = keys["msisdn"].map(
+        lambda m: int(hashlib.md5(f"{seed}:{m}".encode()).hexdigest()[:8], 16)
+    )
+    assert keys["sample_key"].tolist() == expected.tolist()
+
+
 def test_summary_equals_a_pandas_groupby(built_warehouse: Workspace):
     frame = built_warehouse.df(
         "select c.cluster_id, e.session_count, e.total_duration_ms, e.total_traffic_bytes "
