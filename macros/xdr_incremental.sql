@@ -88,7 +88,7 @@
     {%- if not where -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set full = xdr_full_build() -%}
+    {%- set full = xdr_full_build() or xdr_last_build_was_full(relation) -%}
     {%- set changed = {} -%}
     {%- set changed_models = [
         'int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'
@@ -115,6 +115,21 @@
     {%- endset -%}
     {{ return(filtered) }}
 {%- endmacro %}
+
+{#- True when int_build_scope says that the build that made the change lists was a
+    full build (they are empty then and stand for every row): a `dbt test` after
+    it checks every row. The lists' readers run after int_build_scope in a build. -#}
+{% macro xdr_last_build_was_full(relation) %}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set scope = adapter.get_relation(relation.database, 'intermediate', 'int_build_scope') -%}
+    {%- if scope is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set rows = run_query('select is_full_build from ' ~ scope).columns[0].values() -%}
+    {{ return(rows | length > 0 and rows[0]) }}
+{% endmacro %}
 
 {#- Pre-hook of int_sessions_unattributed: its rows of changed file versions or
     fingerprints go. -#}

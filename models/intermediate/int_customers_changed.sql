@@ -1,5 +1,7 @@
 {{ config(materialized="table") }}
 
+-- depends_on: {{ ref('int_build_scope') }}
+
 -- Customers (MSISDN) this build touches: a session of theirs is added, removed, or
 -- becomes or stops being a duplicate (a duplicate has the same MSISDN as its
 -- copy). Their rows in every customer table are recomputed; the other customers'

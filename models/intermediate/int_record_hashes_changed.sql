@@ -1,5 +1,7 @@
 {{ config(materialized="table") }}
 
+-- depends_on: {{ ref('int_build_scope') }}
+
 -- Record fingerprints this build touches: whether a record with one of them is a
 -- duplicate can change, every other record keeps its status. Empty on a full
 -- build, which finds every duplicate again (xdr_applies_changes): 10M distinct

@@ -40,11 +40,9 @@ def model(dbt, session):
     # the customers of customer_engagement, counted where they are aggregated (not
     # waiting for customer_engagement's tests: see macros/xdr_customer_sample.sql)
     customers = dbt.ref("int_customers_aggregated").aggregate("count(*)").fetchall()[0][0]
-    # A full build (no file version applied yet: macro xdr_full_build; with
-    # --full-refresh there is no current model) leaves int_customers_changed
-    # empty and changes every customer.
-    applied = dbt.source("build_state", "applied_file_versions").aggregate("count(*)")
-    if dbt.is_incremental and applied.fetchall()[0][0] == 0:
+    # a full build leaves int_customers_changed empty and changes every customer
+    scope = dbt.ref("int_build_scope").aggregate("bool_or(is_full_build)").fetchall()[0][0]
+    if scope:
         changed = customers
     else:
         changed = dbt.ref("int_customers_changed").aggregate("count(*)").fetchall()[0][0]
