@@ -88,7 +88,12 @@
     {%- if not where -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set full = xdr_full_build() or xdr_last_build_was_full(relation) -%}
+    {%- set full = xdr_full_build() -%}
+    {#- the two change lists a full build leaves empty stand for every row after it -#}
+    {%- set every_key = full or (
+        ('__changed_customers__' in where or '__changed_hashes__' in where)
+        and xdr_last_build_was_full(relation)
+    ) -%}
     {%- set changed = {} -%}
     {%- set changed_models = [
         'int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'
@@ -108,7 +113,8 @@
     } -%}
     {%- set state = namespace(where=where) -%}
     {%- for token, condition in tokens.items() -%}
-        {%- set state.where = state.where | replace(token, 'true' if full else condition) -%}
+        {%- set whole = every_key if token != '__added_files__' else full -%}
+        {%- set state.where = state.where | replace(token, 'true' if whole else condition) -%}
     {%- endfor -%}
     {%- set filtered -%}
         (select * from {{ relation }} where {{ state.where }}) dbt_subquery
