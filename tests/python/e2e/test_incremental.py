@@ -242,6 +242,22 @@ def loaded_file_ids(result: object) -> str:
     raise AssertionError("int_records_loaded did not run")
 
 
+def labels_by_model(ws: Workspace, version: int, join: str = "") -> dict[int, int]:
+    """The cluster of each customer of customer_engagement (``join``: which ones)
+    under model ``version``, computed in Python: the scaler, then the nearest centroid."""
+    with duckdb.connect(str(ws.build_db), read_only=True) as con:
+        model = con.sql(
+            f"select * from marts.engagement_cluster_model where model_version = {version}"
+            " order by cluster_id"
+        ).to_arrow_table()
+        frame = con.sql(f"select e.* from marts.customer_engagement e {join} order by msisdn").df()
+    centroids = np.column_stack([model.column(f"centroid_{f}").to_numpy() for f in FEATURES])
+    expected = nearest_centroid(
+        apply_scaler(scaler_from_arrow(model), frame[list(FEATURES)].to_numpy(float)), centroids
+    )
+    return dict(zip(frame["msisdn"].tolist(), expected.tolist(), strict=True))
+
+
 def test_a_small_increment_keeps_the_stored_model_and_a_large_one_refits(
     daily: tuple[Workspace, Path, dict[str, list[str]]], tmp_path: Path
 ) -> None:
@@ -267,20 +283,10 @@ def test_a_small_increment_keeps_the_stored_model_and_a_large_one_refits(
     now = dict(zip(clusters["msisdn"], clusters["cluster_id"], strict=True))
     assert {m: now[m] for m in untouched} == untouched  # nobody else moved
     # the new and changed customers were labelled with the stored model
-    with duckdb.connect(str(ws.build_db), read_only=True) as con:
-        model = con.sql(
-            f"select * from marts.engagement_cluster_model where model_version = {version}"
-            " order by cluster_id"
-        ).to_arrow_table()
-        frame = con.sql(
-            "select e.* from marts.customer_engagement e"
-            " join intermediate.int_customers_changed using (msisdn) order by msisdn"
-        ).df()
-    centroids = np.column_stack([model.column(f"centroid_{f}").to_numpy() for f in FEATURES])
-    expected = nearest_centroid(
-        apply_scaler(scaler_from_arrow(model), frame[list(FEATURES)].to_numpy(float)), centroids
+    expected = labels_by_model(
+        ws, version, "join intermediate.int_customers_changed using (msisdn)"
     )
-    assert [now[m] for m in frame["msisdn"]] == expected.tolist()
+    assert {m: now[m] for m in expected} == expected
     summary = ws.query(
         "select distinct cluster_model_id, model_fitted_at from marts.engagement_cluster_summary"
     )
@@ -301,23 +307,24 @@ def test_a_small_increment_keeps_the_stored_model_and_a_large_one_refits(
     assert ws.query("select distinct cluster_model_id from marts.customer_clusters") == [(new_id,)]
 
 
-def project_that_fails_on_demand(folder: Path) -> Path:
-    """A copy of the project with a data test that fails when var fail_on_purpose is true."""
+def project_that_fails_on_demand(folder: Path, model: str = "customer_engagement") -> Path:
+    """A copy of the project with a data test on ``model`` that fails when var
+    fail_on_purpose is true (the models after it are skipped, those before it built)."""
     project = copy_project(folder)
     (project / "tests" / "dbt" / "assert_fails_when_asked.sql").write_text(
         "-- Added by test_incremental.py to a copy of the project: fails on demand.\n"
-        "select msisdn from {{ ref('customer_engagement') }}\n"
+        f"select 1 as failed from {{{{ ref('{model}') }}}}\n"
         "where {{ var('fail_on_purpose', false) }}\n"
     )
     return project
 
 
 def fails_on_demand(
-    source: tuple[str, list[str]], tmp_path: Path, days: int
+    source: tuple[str, list[str]], tmp_path: Path, days: int, model: str = "customer_engagement"
 ) -> tuple[dict[str, list[str]], Path, Workspace]:
     """The day files, an input folder with the first ``days`` of them, and a workspace
-    on a copy of the project with a data test that fails on demand."""
-    project = project_that_fails_on_demand(tmp_path / "project")
+    on a copy of the project with a data test on ``model`` that fails on demand."""
+    project = project_that_fails_on_demand(tmp_path / "project", model)
     files = day_files(source)
     folder = tmp_path / "input"
     for name in sorted(files)[:days]:
@@ -360,26 +367,63 @@ def test_a_failed_test_publishes_nothing_and_the_retry_applies_the_same_incremen
     assert_same_as_a_clean_build(ws, folder, tmp_path)
 
 
+def first_build_fails_then_files_arrive(
+    source: tuple[str, list[str]], tmp_path: Path, failing_model: str, left_table: str
+) -> tuple[Path, Workspace]:
+    """A first build of 6 files fails at a data test on ``failing_model`` (``left_table``
+    is built and stays, nothing is applied), then 3 more files arrive."""
+    files, folder, ws = fails_on_demand(source, tmp_path, 6, failing_model)
+    argv = ["run", "--skip-report", "--", "--vars", "{fail_on_purpose: true}"]
+    assert ws.cli(argv, folder) == 1
+    assert ws.query("select count(*) from audit.applied_file_versions") == [(0,)]
+    assert ws.query(f"select count(*) from marts.{left_table}")[0][0] > 0
+    for name in sorted(files)[6:9]:
+        write(folder, name, files[name])
+    return folder, ws
+
+
+def assert_last_build_was_full(ws: Workspace) -> None:
+    last = "select full_build from audit.dbt_builds order by finished_at desc limit 1"
+    assert ws.query(last) == [(True,)]
+
+
 def test_a_first_build_that_failed_is_retried_as_a_full_build_over_its_tables(
     source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     """A full build leaves the change lists empty (every key is computed again);
     incremental tables left by a failed first build are emptied and filled again,
     not patched with an empty change list (rows doubled or stale)."""
-    files, folder, ws = fails_on_demand(source, tmp_path, 6)
-    argv = ["run", "--skip-report", "--", "--vars", "{fail_on_purpose: true}"]
-    assert ws.cli(argv, folder) == 1
-    assert ws.query("select count(*) from audit.applied_file_versions") == [(0,)]
-    assert ws.query("select count(*) from marts.customer_application_traffic")[0][0] > 0
-
-    for name in sorted(files)[6:9]:
-        write(folder, name, files[name])
+    folder, ws = first_build_fails_then_files_arrive(
+        source, tmp_path, "customer_engagement", "customer_application_traffic"
+    )
     assert ws.cli(["run", "--skip-report"], folder) == 0  # the retry: still a full build
-    last = "select full_build from audit.dbt_builds order by finished_at desc limit 1"
-    assert ws.query(last) == [(True,)]
+    assert_last_build_was_full(ws)
     for changes in ("int_customers_changed", "int_record_hashes_changed"):
         assert ws.query(f"select count(*) from intermediate.{changes}") == [(0,)], changes
     assert_same_as_a_clean_build(ws, folder, tmp_path)
+
+
+def test_a_full_build_that_keeps_the_cluster_model_labels_every_customer_again(
+    source: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """A first build that failed after customer_clusters was built, retried as a full
+    build that keeps the stored model (cluster_refit_share 1: never refit): the change
+    lists are empty, so customer_clusters labels every customer again itself."""
+    folder, ws = first_build_fails_then_files_arrive(
+        source, tmp_path, "engagement_cluster_summary", "customer_clusters"
+    )
+    argv = ["run", "--skip-report", "--", "--vars", "{cluster_refit_share: 1.0}"]
+    assert ws.cli(argv, folder) == 0  # the retry: still a full build
+    assert_last_build_was_full(ws)
+    models = ws.query(
+        "select distinct model_version, cluster_model_id from marts.engagement_cluster_model"
+    )
+    assert len(models) == 1, models  # the first build's fit is kept, no second version
+    labels = ws.df("select msisdn, cluster_id, cluster_model_id from marts.customer_clusters")
+    assert set(labels["cluster_model_id"]) == {models[0][1]}
+    expected = labels_by_model(ws, models[0][0])
+    assert len(expected) == ws.query("select count(*) from marts.customer_engagement")[0][0]
+    assert dict(zip(labels["msisdn"], labels["cluster_id"], strict=True)) == expected
 
 
 def published_without_job(ws: Workspace) -> dict[str, pd.DataFrame]:
