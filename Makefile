@@ -53,13 +53,16 @@ data: $(STAMP)
 ## it, then Parquet).
 ## Spark beside DuckDB on the same files (local[2], full builds; minutes per size):
 ## make bench BENCH_ENGINES="duckdb spark" BENCH_SIZES="1000000 10000000"
+## Sizes up to 1M run BENCH_REPEAT times, warehouse and notebook alternating; the
+## tables show the median run (this machine's speed varies from minute to minute).
 BENCH_SIZES ?= 150000 1000000 10000000
+BENCH_REPEAT ?= 3
 BENCH_INCREMENTAL ?= 10000000
 BENCH_FORMATS ?= csv parquet
 BENCH_ENGINES ?= duckdb
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py --sizes $(BENCH_SIZES) --formats $(BENCH_FORMATS) \
-		--engines $(BENCH_ENGINES) --incremental $(BENCH_INCREMENTAL)
+		--engines $(BENCH_ENGINES) --incremental $(BENCH_INCREMENTAL) --repeat $(BENCH_REPEAT)
 
 ## The 100M-record run: Parquet input when the disk cannot hold the 37 GB CSV
 ## (about 70 GB free in all), DuckDB memory_limit $(BENCH_100M_MEMORY), one dbt

@@ -24,6 +24,12 @@ For each size (default 150k, 1M and 10M records) and each input format
    duration and traffic, the top-10 lists per metric and per application, the
    top-3 applications).
 
+This machine's speed varies from minute to minute (the same 150k run took
+17.6-27.4 s in six runs within five minutes), so sizes up to ``--repeat-up-to``
+records (default 1M) run steps 3 and 4 ``--repeat`` times (default 3),
+alternating warehouse and notebook; the tables show the median run of each side
+(by wall time), and a table lists every run.
+
 Results: ``bench/results/latest.md`` (Markdown table with the machine and the
 DuckDB settings), ``latest.json`` and ``latest.png``; a copy of each run is
 kept as ``bench-<timestamp>.*``. The report of the main job is not included
@@ -270,6 +276,28 @@ def compare(warehouse: dict | None, notebook: dict | None) -> dict:
     }
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (the lower one of an even count); a failed run
+    if any failed, so that a failure is never hidden by the runs that passed."""
+    failed = [run for run in runs if not run.get("ok")]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda run: run["wall_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def repeated_runs(wh_runs: list[dict], nb_runs: list[dict]) -> dict | None:
+    """Every run's wall time when a size ran more than once (None otherwise)."""
+    if max(len(wh_runs), len(nb_runs)) < 2:
+        return None
+    return {
+        "warehouse_s": [run["wall_s"] for run in wh_runs],
+        "notebook_s": [run["wall_s"] for run in nb_runs],
+        "warehouse_ok": all(run.get("ok") for run in wh_runs),
+        "notebook_ok": all(run.get("ok") for run in nb_runs),
+    }
+
+
 # ------------------------------------------------------------------------------- report
 def _fmt_s(seconds: float | None) -> str:
     if seconds is None:
@@ -358,6 +386,7 @@ def markdown(results: dict) -> str:
             f"| {_ratio(wh_peak, nb_mem, not nb_ok)} "
             f"| {size['check']['status']} |"
         )
+    lines += repeats_markdown(results)
     if str(s.get("dbt_threads")) == "1":
         overlap = "dbt runs one node at a time"
     else:
@@ -433,6 +462,37 @@ def markdown(results: dict) -> str:
         inc = results["incremental"]
         lines += ["", "## Incremental load", "", inc["markdown"]]
     return "\n".join(lines) + "\n"
+
+
+def repeats_markdown(results: dict) -> list[str]:
+    """Every run of the sizes that ran more than once, in the order they ran."""
+    repeated = [size for size in results["sizes"] if size.get("repeats")]
+    if not repeated:
+        return []
+    lines = [
+        "",
+        "Sizes run more than once, warehouse and notebook alternating (this machine's speed "
+        "varies from minute to minute): the table above shows the median run of each side.",
+        "",
+        "| records | format | warehouse runs | notebook runs | ratio of the medians "
+        "| ratio range (run i / run i) |",
+        "| ---: | --- | --- | --- | ---: | --- |",
+    ]
+    for size in repeated:
+        rep = size["repeats"]
+        wh, nb = rep["warehouse_s"], rep["notebook_s"]
+        pairs = [w / n for w, n in zip(wh, nb, strict=False) if n]
+        span = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "–"
+        medians = _ratio(
+            _if_ok(size.get("warehouse") or {}, "wall_s"),
+            _if_ok(size.get("notebook") or {}, "wall_s"),
+        )
+        lines.append(
+            f"| {size['records']:,} | {size['format']} "
+            f"| {', '.join(f'{w:.1f}' for w in wh)} s "
+            f"| {', '.join(f'{n:.1f}' for n in nb)} s | {medians} | {span} |"
+        )
+    return lines
 
 
 def typed_read_markdown(results: dict) -> list[str]:
@@ -607,6 +667,20 @@ def main(argv: list[str] | None = None) -> int:
         help="GB of address space for the notebook process (default: RAM - 4 GB)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the warehouse and of the notebook, alternating, for sizes up to "
+        "--repeat-up-to records; the tables show the median run (default 3)",
+    )
+    parser.add_argument(
+        "--repeat-up-to",
+        type=int,
+        default=1_000_000,
+        metavar="RECORDS",
+        help="largest size that is run --repeat times (default 1000000)",
+    )
+    parser.add_argument(
         "--incremental",
         type=int,
         default=None,
@@ -643,7 +717,21 @@ def main(argv: list[str] | None = None) -> int:
                     # then holds one of the two at a time (at 100M, 20 GB each)
                     benchlib.reset_work(work)
                     size["typed_read"] = benchlib.typed_read(path, work, records)
-                size["warehouse"] = run_warehouse(records, path, work)
+            repeats = args.repeat if records <= args.repeat_up_to else 1
+            wh_runs: list[dict] = []
+            nb_runs: list[dict] = []
+            for _ in range(repeats):  # alternating, so a slow spell hits both sides
+                if "duckdb" in args.engines:
+                    wh_runs.append(run_warehouse(records, path, work))
+                if not args.skip_notebook:
+                    work.mkdir(parents=True, exist_ok=True)
+                    nb_runs.append(run_notebook(path, work, args.notebook_timeout, cap))
+            if wh_runs:
+                size["warehouse"] = median_run(wh_runs)
+            if nb_runs:
+                size["notebook"] = median_run(nb_runs)
+            if repeated_runs(wh_runs, nb_runs):
+                size["repeats"] = repeated_runs(wh_runs, nb_runs)
             if "spark" in args.engines:
                 spark_work = work.with_name(work.name + "-spark")
                 size["spark"] = run_warehouse(records, path, spark_work, engine="spark")
@@ -651,9 +739,6 @@ def main(argv: list[str] | None = None) -> int:
                     size["spark"].get("answers"), (size.get("warehouse") or {}).get("answers")
                 )
                 print(f"==> {records:,} {fmt}: Spark: {size['spark_check']['status']}", flush=True)
-            if not args.skip_notebook:
-                work.mkdir(parents=True, exist_ok=True)
-                size["notebook"] = run_notebook(path, work, args.notebook_timeout, cap)
             size["check"] = compare(
                 (size.get("warehouse") or {}).get("answers"),
                 (size.get("notebook") or {}).get("answers"),
