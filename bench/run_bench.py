@@ -711,12 +711,11 @@ def main(argv: list[str] | None = None) -> int:
                 "input_gb": path.stat().st_size / 1e9,
                 "format": fmt,
             }
-            if "duckdb" in args.engines:
-                if not args.skip_typed_read:
-                    # before the warehouse run, in its emptied work folder: the disk
-                    # then holds one of the two at a time (at 100M, 20 GB each)
-                    benchlib.reset_work(work)
-                    size["typed_read"] = benchlib.typed_read(path, work, records)
+            if "duckdb" in args.engines and not args.skip_typed_read:
+                # before the warehouse run, in its emptied work folder: the disk
+                # then holds one of the two at a time (at 100M, 20 GB each)
+                benchlib.reset_work(work)
+                size["typed_read"] = benchlib.typed_read(path, work, records)
             repeats = args.repeat if records <= args.repeat_up_to else 1
             wh_runs: list[dict] = []
             nb_runs: list[dict] = []
