@@ -24,8 +24,8 @@ For each size (default 150k, 1M and 10M records) and each input format
    duration and traffic, the top-10 lists per metric and per application, the
    top-3 applications).
 
-This machine's speed varies from minute to minute (the same 150k run took
-17.6-27.4 s in six runs within five minutes), so sizes up to ``--repeat-up-to``
+This machine's speed varies from minute to minute (six runs of the 150k job
+within five minutes took 17.6-27.4 s), so sizes up to ``--repeat-up-to``
 records (default 1M) run steps 3 and 4 ``--repeat`` times (default 3),
 alternating warehouse and notebook; the tables show the median run of each side
 (by wall time), and a table lists every run.
