@@ -729,8 +729,9 @@ def main(argv: list[str] | None = None) -> int:
                 size["warehouse"] = median_run(wh_runs)
             if nb_runs:
                 size["notebook"] = median_run(nb_runs)
-            if repeated_runs(wh_runs, nb_runs):
-                size["repeats"] = repeated_runs(wh_runs, nb_runs)
+            repeats_seen = repeated_runs(wh_runs, nb_runs)
+            if repeats_seen:
+                size["repeats"] = repeats_seen
             if "spark" in args.engines:
                 spark_work = work.with_name(work.name + "-spark")
                 size["spark"] = run_warehouse(records, path, spark_work, engine="spark")
