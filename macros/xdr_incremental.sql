@@ -98,9 +98,12 @@
     {%- set changed_models = [
         'int_customers_changed', 'int_file_versions_changed', 'int_record_hashes_changed'
     ] -%}
+    {#- the change lists live in the build database; on DuckDB a public model's
+        relation is in the marts file (catalog bi) -#}
+    {%- set database = target.database if target.type == 'duckdb' else relation.database -%}
     {%- for name in changed_models -%}
         {%- do changed.update({name: api.Relation.create(
-            database=relation.database, schema='intermediate', identifier=name
+            database=database, schema='intermediate', identifier=name
         )}) -%}
     {%- endfor -%}
     {%- set tokens = {
@@ -129,7 +132,8 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set scope = adapter.get_relation(relation.database, 'intermediate', 'int_build_scope') -%}
+    {%- set database = target.database if target.type == 'duckdb' else relation.database -%}
+    {%- set scope = adapter.get_relation(database, 'intermediate', 'int_build_scope') -%}
     {%- if scope is none -%}
         {{ return(false) }}
     {%- endif -%}

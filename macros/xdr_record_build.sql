@@ -4,9 +4,7 @@
        failed, so that `xdr publish` publishes only a build whose every model and
        test passed, whoever started it (`xdr run`, `xdr build` or a plain
        `dbt build`) and whatever ran after it (`dbt show`);
-    2. after a build of every model that passed, the customers it changed are
-       logged (audit.customer_changes: `xdr publish` applies them to a copy of
-       the published file instead of copying every table), the current file versions
+    2. after a build of every model that passed, the current file versions
        become the applied ones (audit.applied_file_versions: the next build
        applies what changed since), and the records of versions no longer in the
        input are deleted. A failed build, or one that left models out
@@ -80,27 +78,15 @@
         {{ whole_project }},
         {{ full_build }}
     );
-    create table if not exists audit.customer_changes (invocation_id varchar, msisdn bigint);
     {%- if passed and whole_project %}
-    {%- set changed = api.Relation.create(
-        database=target.database, schema='intermediate', identifier='int_customers_changed'
-    ) %}
-    {%- set changed_exists = adapter.get_relation(
-        changed.database, changed.schema, changed.identifier
-    ) is not none %}
-    {%- if not full_build and changed_exists %}
-    -- the customers this build changed, for an incremental publish (a full build
-    -- is published in full); the logs of the last 30 passing builds are kept
-    insert into audit.customer_changes
-    select {{ xdr_string_literal(invocation_id) }}, msisdn from {{ changed }};
-    {%- endif %}
-    delete from audit.customer_changes
-    where invocation_id not in (
-        select invocation_id from audit.dbt_builds
-        where passed and whole_project
-        order by finished_at desc
-        limit 30
-    );
+    -- the public marts live in their own file (catalog bi) since 2026-11-29: a
+    -- build database from before still holds old copies in its schema marts
+    drop table if exists audit.customer_changes;
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.access == 'public' %}
+    drop table if exists {{ api.Relation.create(
+        database=target.database, schema='marts', identifier=node.alias) }};
+    {%- endfor %}
     delete from {{ source('build_state', 'applied_file_versions') }};
     insert into {{ source('build_state', 'applied_file_versions') }}
     select file_id from {{ source('xdr', 'files') }} where is_current;

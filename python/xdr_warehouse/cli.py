@@ -27,14 +27,11 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from xdr_warehouse import job
 from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, ENGINES, Settings
-
-if TYPE_CHECKING:
-    from xdr_warehouse.base_copy import BaseCopy
 
 log = logging.getLogger("xdr_warehouse")
 T = TypeVar("T")
@@ -85,9 +82,9 @@ def _build(settings: Settings, args: argparse.Namespace) -> None:
             ) from err
 
 
-def _publish(settings: Settings, base_copy: BaseCopy | None = None) -> None:
+def _publish(settings: Settings) -> None:
     with job.step("publish the BI database and Parquet exports", settings.progress_seconds):
-        call(lambda: job.publish(settings, base_copy))
+        call(lambda: job.publish(settings))
 
 
 def _report(settings: Settings) -> None:
@@ -105,14 +102,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     forced = args.force or args.full_refresh or bool(args.dbt_args)
     current = None if forced else uptodate.published_build_if_current(settings, digest)
     if current is None:
-        # the publish patches a copy of the published file: copy it while dbt builds
-        base_copy = None if args.full_refresh else job.start_base_copy(settings)
-        try:
-            _build(settings, args)
-            _publish(settings, base_copy)
-        finally:
-            if base_copy is not None:
-                base_copy.discard()
+        _build(settings, args)
+        _publish(settings)
         uptodate.record_published(settings, digest)
     else:
         message = (

@@ -371,17 +371,6 @@ def public_models(settings: Settings) -> tuple[str, ...]:
     return tuple(sorted(node["name"] for node in _public_nodes(settings)))
 
 
-def publish_keys(settings: Settings) -> dict[str, tuple[str, str | None]]:
-    """The public models published by key: name -> (key column, column whose change
-    means every row changed), from their ``meta`` in dbt's manifest."""
-    keys = {}
-    for node in _public_nodes(settings):
-        meta = node.get("config", {}).get("meta", {}) or node.get("meta", {})
-        if meta.get("publish_key"):
-            keys[node["name"]] = (meta["publish_key"], meta.get("publish_whole_when_changes"))
-    return keys
-
-
 def last_build_problem(settings: Settings) -> str | None:
     """Why the build database's last ``dbt build`` may not be published (None: it passed).
 

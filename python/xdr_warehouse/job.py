@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -27,9 +27,7 @@ from xdr_warehouse.dbt_runner import (
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
-
-if TYPE_CHECKING:
-    from xdr_warehouse.base_copy import BaseCopy
+from xdr_warehouse.sql import quote_identifier, quote_literal
 
 log = logging.getLogger("xdr_warehouse")
 
@@ -86,6 +84,32 @@ def connect_build_db(settings: Settings) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(settings.build_db))
     except duckdb.Error as err:
         raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
+
+
+def connect_build(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """The build database with the public marts' file attached as dbt sees them
+    (catalog ``bi``): ``marts.<table>`` names a public table or a private mart."""
+    con = duckdb.connect(str(settings.build_db), read_only=read_only)
+    try:
+        mode = " (read_only)" if read_only else ""
+        if settings.marts_db.exists() or not read_only:
+            con.execute(f"attach {quote_literal(str(settings.marts_db))} as bi{mode}")
+            build = con.execute("select current_database()").fetchall()[0][0]
+            schemas = con.execute(
+                "select database_name, schema_name from duckdb_schemas()"
+                " where schema_name = 'marts' and database_name in (?, 'bi')"
+                " order by database_name = 'bi'",
+                [build],
+            ).fetchall()
+            path = ",".join(
+                f"{quote_identifier(d)}.{quote_identifier(s)}"
+                for d, s in [(build, "main"), *schemas]
+            )
+            con.execute(f"set search_path = {quote_literal(path)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def ingest(settings: Settings, spec: str) -> IngestResult:
@@ -163,18 +187,8 @@ def build(settings: Settings, dbt_args: Sequence[str] = (), full_refresh: bool =
         preload.join()
 
 
-def start_base_copy(settings: Settings) -> BaseCopy | None:
-    """Start copying the published file for the next publish (DuckDB; see :mod:`.base_copy`)."""
-    if settings.engine != "duckdb":
-        return None
-    from xdr_warehouse.base_copy import BaseCopy
-
-    return BaseCopy.start_if_useful(settings.published_db)
-
-
-def publish(settings: Settings, base_copy: BaseCopy | None = None) -> Any:
-    """Publish the last build, refusing when its tests did not all pass; ``base_copy``:
-    a copy of the published file made during the build (:func:`start_base_copy`)."""
+def publish(settings: Settings) -> Any:
+    """Publish the last build, refusing when its tests did not all pass."""
     if settings.engine == "spark":
         from xdr_warehouse.spark.publish import SparkPublishError
         from xdr_warehouse.spark.publish import publish as publish_spark
@@ -188,13 +202,13 @@ def publish(settings: Settings, base_copy: BaseCopy | None = None) -> Any:
     from xdr_warehouse.dbt_runner import public_models
     from xdr_warehouse.publish import DuckDBLimits
     from xdr_warehouse.publish import publish as publish_tables
-    from xdr_warehouse.publish_plan import last_build_id, plan_delta
+    from xdr_warehouse.publish_plan import last_build_id
 
     problem = last_build_problem(settings)
     if problem:
         raise JobError(f"nothing published: {problem}; {settings.published_db} is unchanged")
     result = publish_tables(
-        settings.build_db,
+        settings.marts_db,
         settings.published_db,
         settings.export_dir,
         public_models(settings),
@@ -202,9 +216,7 @@ def publish(settings: Settings, base_copy: BaseCopy | None = None) -> Any:
         engine=settings.engine,
         limits=DuckDBLimits(settings.memory_limit, settings.duckdb_threads),
         build_id=last_build_id(settings),
-        delta=plan_delta(settings),
         parquet_version=settings.parquet_version,
-        base_copy=base_copy,
     )
     print(f"    {result.summary()}", flush=True)
     return result

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ class Settings:
     #: The input: a file, a folder or a glob (XDR_PATH); None = the generated default.
     input_path: str | None = None
     build_db: Path = Path("warehouse/build.duckdb")
+    #: The public marts' own DuckDB file, which dbt attaches to the build database
+    #: (as ``bi``) and the publish copies byte for byte; None: beside the build
+    #: database, named after it (``build.duckdb`` -> ``build.marts.duckdb``).
+    marts_db: Path | None = None
     published_db: Path = Path("warehouse/engagement.duckdb")
     export_dir: Path = Path("warehouse/parquet")
     report_dir: Path = Path("reports")
@@ -115,6 +120,7 @@ class Settings:
         "engine": "XDR_ENGINE",
         "input_path": "XDR_PATH",
         "build_db": "XDR_BUILD_DB",
+        "marts_db": "XDR_MARTS_DB",
         "published_db": "XDR_PUBLISHED_DB",
         "export_dir": "XDR_EXPORT_DIR",
         "report_dir": "XDR_REPORT_DIR",
@@ -176,7 +182,16 @@ class Settings:
             for f in fields(self)
             if f.type == "Path" and f.name != "project_dir"
         }
-        return replace(self, **paths)
+        build_db = paths["build_db"]
+        marts_db = self.absolute(
+            self.marts_db or build_db.with_name(f"{build_db.stem}.marts.duckdb")
+        )
+        files = {"XDR_BUILD_DB": build_db, "XDR_MARTS_DB": marts_db}
+        files["XDR_PUBLISHED_DB"] = paths["published_db"]
+        for (name, path), (other, other_path) in combinations(files.items(), 2):
+            if path == other_path:
+                raise ValueError(f"{name} and {other} are the same file {path}: use three files")
+        return replace(self, **paths, marts_db=marts_db)
 
     def absolute(self, path: Path | str) -> Path:
         """``path`` made absolute against the project folder."""
@@ -202,6 +217,8 @@ class Settings:
         return {
             "xdr_engine": self.engine,
             "xdr_build_db": str(self.build_db),
+            "xdr_marts_db": str(self.marts_db),
+            "xdr_publish_storage_version": self.publish_storage_version,
             "xdr_published_db": str(self.published_db),
             "xdr_memory_limit": self.memory_limit,
             "xdr_duckdb_threads": self.duckdb_threads,

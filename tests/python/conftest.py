@@ -122,12 +122,19 @@ class Workspace:
 
         return cli.main(list(argv), settings=self.with_input(xdr_path))
 
+    def connect(self, db: Path | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """``db``; by default the build database with the public marts' file attached,
+        as dbt sees them (``marts.<table>`` names any mart)."""
+        if db is None:
+            return job.connect_build(self.settings, read_only=read_only)
+        return duckdb.connect(str(db), read_only=read_only)
+
     def query(self, sql: str, db: Path | None = None) -> list[tuple]:
-        with duckdb.connect(str(db or self.build_db), read_only=True) as con:
+        with self.connect(db) as con:
             return con.execute(sql).fetchall()
 
     def df(self, sql: str, db: Path | None = None):  # noqa: ANN201 - pandas DataFrame
-        with duckdb.connect(str(db or self.build_db), read_only=True) as con:
+        with self.connect(db) as con:
             return con.execute(sql).df()
 
 

@@ -68,9 +68,8 @@ def test_warehouse_labels_agree_with_scikit_learn_run_directly(built_warehouse: 
 def test_sql_labels_equal_the_model_applied_in_numpy(built_warehouse: Workspace):
     """customer_clusters (SQL) applies the stored scaler and nearest centroid exactly
     as the package does."""
-    import duckdb
 
-    with duckdb.connect(str(built_warehouse.build_db), read_only=True) as con:
+    with built_warehouse.connect() as con:
         model = con.sql(
             "select * from marts.engagement_cluster_model order by cluster_id"
         ).to_arrow_table()
@@ -190,9 +189,8 @@ def test_elbow_table_is_the_documented_curve(built_warehouse: Workspace):
     assert set(elbow["customer_count"]) == {customers}
     assert set(elbow["sample_size"]) == {min(customers, ClusterSettings().elbow_sample_size)}
     # the same curve again from the package: deterministic
-    import duckdb
 
-    with duckdb.connect(str(built_warehouse.build_db), read_only=True) as con:
+    with built_warehouse.connect() as con:
         sample = con.sql("select * from marts.clustering_elbow_sample").to_arrow_table()
         model = con.sql("select * from marts.engagement_cluster_model").to_arrow_table()
     again = elbow_curve_table(sample, model, customers, ClusterSettings())

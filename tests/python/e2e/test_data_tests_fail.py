@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import duckdb
 import pytest
 
 from conftest import Workspace, new_workspace
@@ -50,7 +49,7 @@ STORED: dict[str, str] = {}
 
 
 def corrupt(ws: Workspace, *statements: str) -> None:
-    with duckdb.connect(str(ws.build_db)) as con:
+    with ws.connect(read_only=False) as con:
         for statement in statements:
             con.execute(statement)
 

@@ -245,7 +245,7 @@ def loaded_file_ids(result: object) -> str:
 def labels_by_model(ws: Workspace, version: int, join: str = "") -> dict[int, int]:
     """The cluster of each customer of customer_engagement (``join``: which ones)
     under model ``version``, computed in Python: the scaler, then the nearest centroid."""
-    with duckdb.connect(str(ws.build_db), read_only=True) as con:
+    with ws.connect() as con:
         model = con.sql(
             f"select * from marts.engagement_cluster_model where model_version = {version}"
             " order by cluster_id"
@@ -494,7 +494,7 @@ def test_a_changed_file_is_read_once_and_a_removed_one_leaves_every_table(
         assert ws.query(query) == fresh.query(query), table
 
 
-def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
+def test_publish_copies_the_marts_file_and_writes_only_the_changed_exports(
     source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     files = day_files(source)
@@ -511,17 +511,15 @@ def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
             0
         ]
 
-    assert mode() == "full"
+    assert mode() == "file"
     write(folder, names[5], files[names[5]])
     log_file = ws.settings.log_dir / "xdr.log"
     log_before = log_file.read_text()
-    assert "patching the copy" not in log_before  # a first publish copies every table
     assert ws.cli(["run", "--skip-report"], folder) == 0
-    assert mode() == "incremental"
-    # the published file was copied while dbt built, and the publish patched that copy
+    assert mode() == "file"
+    # the build's public marts file was copied whole, and nothing is left beside it
     log = log_file.read_text()[len(log_before) :]
-    assert f"copied {published_file} for the publish while dbt built" in log
-    assert f"patching the copy of {published_file} made while dbt built" in log
+    assert f"copied {ws.settings.marts_db}" in log
     assert sorted(p.name for p in published_file.parent.glob(f".{published_file.name}*")) == [
         f".{published_file.name}.publish.lock"
     ]
@@ -537,7 +535,7 @@ def test_publish_applies_the_changes_to_a_copy_of_the_published_file(
 
     # nothing new, built and published all the same
     assert ws.cli(["run", "--skip-report", "--force"], folder) == 0
-    assert mode() == "incremental"
+    assert mode() == "file"
     again = (ws.settings.export_dir / "current").resolve()
     assert again != release and again.parent == releases
     for table in PUBLIC_TABLES:  # nothing changed: every export is the previous one, linked

@@ -83,8 +83,8 @@ def target(tmp_path: Path) -> Target:
 
 @pytest.fixture(scope="module")
 def build_a(built_warehouse: Workspace) -> Path:
-    """Dataset A: the warehouse dbt built on 20k generated records."""
-    return built_warehouse.build_db
+    """Dataset A: the public marts dbt built on 20k generated records (their own file)."""
+    return built_warehouse.settings.marts_db
 
 
 @pytest.fixture(scope="module")
@@ -593,7 +593,7 @@ def test_publish_step_takes_every_path_and_limit_from_the_settings(
 
     monkeypatch.setattr(pub, "_connect", spy)
     result = job.publish(settings)
-    assert result.published_db == target.published and result.build_db == settings.build_db
+    assert result.published_db == target.published and result.build_db == settings.marts_db
     assert [t.name for t in result.tables] == list(PUBLIC_TABLES)
     assert seen["limits"] == pub.DuckDBLimits("700MB", 1)
     out = capsys.readouterr().out

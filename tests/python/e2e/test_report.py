@@ -41,7 +41,7 @@ def published_db(built_warehouse: Workspace, tmp_path_factory: pytest.TempPathFa
     """The BI file as the publish step writes it (schema marts only)."""
     folder = tmp_path_factory.mktemp("published")
     path = folder / "engagement.duckdb"
-    publish.publish(built_warehouse.build_db, path, folder / "parquet", PUBLIC_TABLES)
+    publish.publish(built_warehouse.settings.marts_db, path, folder / "parquet", PUBLIC_TABLES)
     with duckdb.connect(str(path), read_only=True) as con:
         schemas = con.sql(
             "select distinct schema_name from duckdb_tables() where database_name = 'engagement'"

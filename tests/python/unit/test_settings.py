@@ -47,6 +47,24 @@ def test_unknown_engine_is_one_clear_line() -> None:
         Settings.from_env({"XDR_ENGINE": "flink"})
 
 
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"XDR_PUBLISHED_DB": "warehouse/build.duckdb"}, "XDR_BUILD_DB and XDR_PUBLISHED_DB"),
+        ({"XDR_MARTS_DB": "warehouse/build.duckdb"}, "XDR_BUILD_DB and XDR_MARTS_DB"),
+        ({"XDR_PUBLISHED_DB": "warehouse/build.marts.duckdb"}, "XDR_MARTS_DB and XDR_PUBLISHED_DB"),
+    ],
+)
+def test_the_build_the_marts_and_the_published_file_are_three_files(
+    tmp_path: Path, env: dict[str, str], names: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{names} are the same file "):
+        Settings.from_env(env, project_dir=tmp_path)
+    assert Settings.from_env({}, project_dir=tmp_path).marts_db == (
+        tmp_path / "warehouse" / "build.marts.duckdb"
+    )
+
+
 def test_dbt_gets_the_settings_as_vars(tmp_path: Path) -> None:
     settings = Settings.from_env({"XDR_MEMORY_LIMIT": "3GB"}, project_dir=tmp_path)
     variables = settings.dbt_vars()
