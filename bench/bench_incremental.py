@@ -9,7 +9,7 @@ with its outputs under ``data/bench/work/incremental_<size>/``:
 a. the input folder holds parts 1..29: the initial build (fresh database);
 b. part 30 is added to the folder: the incremental run, which stages only the
    new file (int_records_loaded reads the file versions not loaded yet) and
-   publishes the changed customers into a copy of the published file;
+   publishes a copy of the build's public marts file;
 c. nothing changes: a re-run, which finds the published build made from the
    same input, project and settings, and does nothing (``xdr run`` says "up to
    date");
@@ -24,7 +24,7 @@ int_records_loaded in run_results.json when the adapter reports it; dbt-duckdb
 does not, so otherwise the change of int_records_loaded's row count, or its
 count after a full refresh), the records stored, the cluster model in use
 (version and why it was fitted) and the publish mode of the published file
-(``marts.publish_info.publish_mode``: incremental or full). The answers of (b)
+(``marts.publish_info.publish_mode``: file or full). The answers of (b)
 (customers, sums, top-10 lists, top-3 applications) are checked against (d).
 
 The figures of merit are (b) / (d), target at most 15 %, and (c) / (d), target at

@@ -53,7 +53,9 @@ def published_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     from conftest import PUBLIC_TABLES
 
     built = request.getfixturevalue("built_warehouse")
-    publish(built.build_db, folder / "engagement.duckdb", folder / "parquet", PUBLIC_TABLES)
+    publish(
+        built.settings.marts_db, folder / "engagement.duckdb", folder / "parquet", PUBLIC_TABLES
+    )
     return folder / "engagement.duckdb"
 
 

@@ -644,6 +644,7 @@ def job_env(tmp_path: Path, xdr_path: Path, target: Target) -> dict[str, str]:
     return {
         "XDR_PATH": str(xdr_path),
         "XDR_BUILD_DB": str(tmp_path / "job" / "build.duckdb"),
+        "XDR_MARTS_DB": str(tmp_path / "job" / "build.marts.duckdb"),
         "XDR_PUBLISHED_DB": str(target.published),
         "XDR_EXPORT_DIR": str(target.export_dir),
         "XDR_TEMP_DIR": str(tmp_path / "job" / "tmp"),
@@ -671,9 +672,10 @@ def test_failing_data_test_stops_the_job_before_publish(
     assert "==> publish" not in job.stdout, job.stdout
     assert sha256(target.published) == before
     assert target.current_release() == release
-    # The build database already holds the new, untested customer_engagement; BI never saw it.
+    # The build's marts file already holds the new, untested customer_engagement; BI never
+    # saw it.
     rebuilt = file_state(
-        Path(job_env(tmp_path, small_csv, target)["XDR_BUILD_DB"]), ["customer_engagement"]
+        Path(job_env(tmp_path, small_csv, target)["XDR_MARTS_DB"]), ["customer_engagement"]
     )
     assert rebuilt["customer_engagement"] != states["A"]["customer_engagement"]
     for mode in ("read-duckdb", "read-pinned"):
@@ -693,7 +695,7 @@ def test_main_job_publishes_while_readers_keep_reading(
 
     assert job.returncode == 0, job.stderr
     assert f"published {len(PUBLIC_TABLES)} tables" in job.stdout
-    state_b = file_state(Path(env["XDR_BUILD_DB"]), PUBLIC_TABLES)
+    state_b = file_state(Path(env["XDR_MARTS_DB"]), PUBLIC_TABLES)
     assert target.state() == state_b != states["A"]
     for mode, found in answers.items():
         assert [a for a in found if "error" in a] == [], mode

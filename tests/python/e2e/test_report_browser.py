@@ -34,7 +34,9 @@ def test_report_opens_from_disk_in_chromium(
     from selenium.webdriver.common.by import By
 
     html = build_report(
-        built_warehouse.build_db, tmp_path / "reports", build_db=built_warehouse.build_db
+        built_warehouse.settings.marts_db,
+        tmp_path / "reports",
+        build_db=built_warehouse.build_db,
     )
     driver.get(html.as_uri())
 
