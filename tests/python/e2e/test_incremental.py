@@ -548,6 +548,23 @@ def test_publish_copies_the_marts_file_and_writes_only_the_changed_exports(
         rename_sources(published_tables(fresh), folder),
     )
 
+    # a full refresh writes the marts file anew, so the copy carries no replaced tables
+    log_before = log_file.read_text()
+    assert ws.cli(["run", "--skip-report", "--full-refresh"], folder) == 0
+    assert (
+        f"removed {ws.settings.marts_db} before the full refresh"
+        in (log_file.read_text()[len(log_before) :])
+    )
+    assert mode() == "file"
+    ((total, free),) = ws.query(
+        "select total_blocks, free_blocks from pragma_database_size()", published_file
+    )
+    assert free <= 0.25 * total, (free, total)
+    assert_same_tables(
+        rename_sources(published_tables(ws), folder),
+        rename_sources(published_tables(fresh), folder),
+    )
+
 
 def published_tables(ws: Workspace) -> dict[str, pd.DataFrame]:
     tables = {}

@@ -139,6 +139,35 @@ def test_a_file_that_cannot_be_copied_as_it_is_is_published_table_by_table(
         assert rows(published, table) == rows(marts, table)
 
 
+def test_a_file_with_much_free_space_is_published_table_by_table_and_compact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publish_module, "MAX_FREE_BYTES", 2**20)  # small files here
+    marts, published, exports = tmp_path / "m.duckdb", tmp_path / "bi.duckdb", tmp_path / "pq"
+    make_marts(marts, {1: 10, 2: 20})
+    with duckdb.connect(str(marts)) as con:  # a replaced table leaves free blocks behind
+        con.execute(
+            "create table marts.old as select range as x, md5(range::varchar) as y "
+            "from range(2000000)"
+        )
+        con.execute("checkpoint")
+        con.execute("create table marts.later as select range as x from range(300000)")
+        con.execute("checkpoint")
+        con.execute("drop table marts.old")
+        con.execute("checkpoint")
+        total, free = con.execute(
+            "select total_blocks, free_blocks from pragma_database_size()"
+        ).fetchall()[0]
+    assert free > publish_module.MAX_FREE_BLOCK_SHARE * total
+    assert free * 2**18 > publish_module.MAX_FREE_BYTES
+
+    assert publish(marts, published, exports, TABLES).mode == "full"
+
+    assert published.stat().st_size < marts.stat().st_size / 2
+    for table in TABLES:
+        assert rows(published, table) == rows(marts, table)
+
+
 @pytest.mark.parametrize("damage", ["a value changed", "a row deleted"])
 def test_a_damaged_copy_is_caught_by_the_audit_and_publishes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
