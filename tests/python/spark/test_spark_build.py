@@ -68,7 +68,7 @@ def test_spark_job_publishes_what_duckdb_publishes(
     assert comparison.adjusted_rand_index >= 0.99
 
     info = "select distinct engine, publish_mode from marts.publish_info"
-    assert published(duckdb_run.published_db, info) == [("duckdb", "full")]
+    assert published(duckdb_run.published_db, info) == [("duckdb", "file")]
     assert published(spark_run.published_db, info) == [("spark", "full")]
     tables = "select table_name, row_count from marts.publish_info order by table_name"
     spark_tables = published(spark_run.published_db, tables)
