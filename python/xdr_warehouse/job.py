@@ -27,7 +27,6 @@ from xdr_warehouse.dbt_runner import (
 from xdr_warehouse.ingest import IngestResult, XdrInputError, inspect_inputs
 from xdr_warehouse.progress import Heartbeat, StepProbe
 from xdr_warehouse.settings import DEFAULT_RECORDS, DEFAULT_SEED, Settings
-from xdr_warehouse.sql import quote_identifier, quote_literal
 
 log = logging.getLogger("xdr_warehouse")
 
@@ -84,32 +83,6 @@ def connect_build_db(settings: Settings) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(settings.build_db))
     except duckdb.Error as err:
         raise JobError(lock_error_in(str(err)) or f"{settings.build_db}: {err}") from err
-
-
-def connect_build(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """The build database with the public marts' file attached as dbt sees them
-    (catalog ``bi``): ``marts.<table>`` names a public table or a private mart."""
-    con = duckdb.connect(str(settings.build_db), read_only=read_only)
-    try:
-        mode = " (read_only)" if read_only else ""
-        if settings.marts_db.exists() or not read_only:
-            con.execute(f"attach {quote_literal(str(settings.marts_db))} as bi{mode}")
-            build = con.execute("select current_database()").fetchall()[0][0]
-            schemas = con.execute(
-                "select database_name, schema_name from duckdb_schemas()"
-                " where schema_name = 'marts' and database_name in (?, 'bi')"
-                " order by database_name = 'bi'",
-                [build],
-            ).fetchall()
-            path = ",".join(
-                f"{quote_identifier(d)}.{quote_identifier(s)}"
-                for d, s in [(build, "main"), *schemas]
-            )
-            con.execute(f"set search_path = {quote_literal(path)}")
-    except BaseException:
-        con.close()
-        raise
-    return con
 
 
 def ingest(settings: Settings, spec: str) -> IngestResult:

@@ -25,6 +25,7 @@ from xdr_warehouse import job
 from xdr_warehouse.dbt_runner import close_duckdb, dbt_command
 from xdr_warehouse.ingest import IngestResult
 from xdr_warehouse.settings import Settings
+from xdr_warehouse.sql import quote_identifier, quote_literal
 
 from browser import driver  # noqa: F401 - the headless Chromium fixture of the browser tests
 
@@ -126,7 +127,7 @@ class Workspace:
         """``db``; by default the build database with the public marts' file attached,
         as dbt sees them (``marts.<table>`` names any mart)."""
         if db is None:
-            return job.connect_build(self.settings, read_only=read_only)
+            return connect_build(self.settings, read_only=read_only)
         return duckdb.connect(str(db), read_only=read_only)
 
     def query(self, sql: str, db: Path | None = None) -> list[tuple]:
@@ -136,6 +137,32 @@ class Workspace:
     def df(self, sql: str, db: Path | None = None):  # noqa: ANN201 - pandas DataFrame
         with self.connect(db) as con:
             return con.execute(sql).df()
+
+
+def connect_build(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """The build database with the public marts' file attached as dbt sees them
+    (catalog ``bi``): ``marts.<table>`` names a public table or a private mart."""
+    con = duckdb.connect(str(settings.build_db), read_only=read_only)
+    try:
+        mode = " (read_only)" if read_only else ""
+        if settings.marts_db.exists() or not read_only:
+            con.execute(f"attach {quote_literal(str(settings.marts_db))} as bi{mode}")
+            build = con.execute("select current_database()").fetchall()[0][0]
+            schemas = con.execute(
+                "select database_name, schema_name from duckdb_schemas()"
+                " where schema_name = 'marts' and database_name in (?, 'bi')"
+                " order by database_name = 'bi'",
+                [build],
+            ).fetchall()
+            path = ",".join(
+                f"{quote_identifier(d)}.{quote_identifier(s)}"
+                for d, s in [(build, "main"), *schemas]
+            )
+            con.execute(f"set search_path = {quote_literal(path)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def new_workspace(root: Path, **overrides: Any) -> Workspace:
